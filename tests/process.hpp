@@ -1,0 +1,23 @@
+// Runs a child process with an explicit environment and captures its exit
+// code, stdout and stderr. For CLI tests: the child sees only the variables a
+// test gives it, so the developer's own AWS settings cannot leak in.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hoist::test {
+
+struct process_result {
+    int exit_code = -1;   // 128+signal when killed by a signal
+    std::string out;
+    std::string err;
+};
+
+// `timeout_seconds` bounds the run: the child is killed (SIGKILL) when it
+// expires and exit_code is then 137.
+process_result run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                           int timeout_seconds = 60, const std::string& stdin_data = {});
+
+} // namespace hoist::test

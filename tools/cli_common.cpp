@@ -1,0 +1,30 @@
+#include "cli_common.hpp"
+
+namespace hoist::cli {
+
+void aws_options::add_to(CLI::App& app) {
+    app.add_option("--profile", profile, "AWS profile from ~/.aws/credentials and ~/.aws/config");
+    app.add_option("--region", region, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, us-east-1)");
+    app.add_option("--endpoint-url", endpoint_url, "S3-compatible endpoint, e.g. https://127.0.0.1:9000");
+    auto* ps = app.add_flag("--path-style", path_style, "address buckets as https://HOST/BUCKET/KEY");
+    auto* vh = app.add_flag("--virtual-host", virtual_host, "address buckets as https://BUCKET.HOST/KEY");
+    ps->excludes(vh);
+}
+
+aws_target resolve(const aws_options& opts, const protocol::env_lookup& env, const protocol::file_reader& files) {
+    protocol::aws_settings settings{opts.profile, opts.region};
+    aws_target t;
+    t.credentials = protocol::resolve_credentials(settings, env, files);
+    t.region = protocol::resolve_region(settings, env, files);
+
+    std::optional<std::string> url = opts.endpoint_url;
+    if (!url) url = env("AWS_ENDPOINT_URL_S3");
+    if (!url) url = env("AWS_ENDPOINT_URL");
+    t.endpoint = url ? protocol::parse_endpoint(*url) : protocol::aws_endpoint(t.region);
+
+    if (opts.path_style) t.style = protocol::addressing::path;
+    if (opts.virtual_host) t.style = protocol::addressing::virtual_host;
+    return t;
+}
+
+} // namespace hoist::cli

@@ -1,0 +1,49 @@
+// What every hoist subcommand shares: the AWS options (profile, region,
+// endpoint, addressing) and turning them into credentials and an endpoint.
+#pragma once
+
+#include "hoist/protocol/aws_config.hpp"
+#include "hoist/protocol/endpoint.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace hoist::cli {
+
+// A usage error found after parsing (bad combination, bad value): exit 2.
+class usage_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failed = 1;  // the operation ran and failed
+inline constexpr int exit_usage = 2;   // bad arguments, configuration or credentials
+
+struct aws_options {
+    std::optional<std::string> profile;
+    std::optional<std::string> region;
+    std::optional<std::string> endpoint_url;
+    bool path_style = false;
+    bool virtual_host = false;
+
+    // Registers --profile, --region, --endpoint-url, --path-style, --virtual-host.
+    void add_to(CLI::App& app);
+};
+
+struct aws_target {
+    protocol::resolved_credentials credentials;
+    std::string region;
+    protocol::endpoint endpoint;
+    protocol::addressing style = protocol::addressing::automatic;
+};
+
+// Resolves credentials (environment, then ~/.aws files), region and endpoint:
+// --endpoint-url, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else AWS's
+// endpoint for the region. Throws protocol::config_error / address_error.
+aws_target resolve(const aws_options& opts, const protocol::env_lookup& env, const protocol::file_reader& files);
+
+} // namespace hoist::cli

@@ -1,0 +1,23 @@
+#pragma once
+
+#include "cli_common.hpp"
+
+namespace hoist::cli {
+
+struct presign_command {
+    CLI::App* app = nullptr;
+    std::string url;
+    std::optional<std::string> method;
+    long long expires = 3600;
+    std::optional<std::string> date;
+    std::optional<std::string> upload_id;
+    std::optional<long long> part_number;
+    aws_options aws;
+
+    void add_to(CLI::App& parent);
+    // Prints the URL. Throws usage_error, config_error, address_error,
+    // sigv4_error for bad input.
+    int run(const protocol::env_lookup& env, const protocol::file_reader& files) const;
+};
+
+} // namespace hoist::cli
