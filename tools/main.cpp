@@ -2,6 +2,7 @@
 //
 // Exit codes: 0 success, 1 the operation failed, 2 bad usage, configuration or
 // credentials. Errors are one line on stderr, "hoist: error: ...".
+#include "cli_cp.hpp"
 #include "cli_presign.hpp"
 
 #include "hoist/sigv4/credentials.hpp"
@@ -23,6 +24,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "hoist 0.1.0");
 
+    cli::cp_command cp;
+    cp.add_to(app);
     cli::presign_command presign;
     presign.add_to(app);
 
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
     try {
         auto env = protocol::process_environment();
         auto files = protocol::filesystem_reader();
+        if (*cp.app) return cp.run(env, files);
         if (*presign.app) return presign.run(env, files);
     } catch (const cli::usage_error& e) {
         return fail(cli::exit_usage, e.what());

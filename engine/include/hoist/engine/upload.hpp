@@ -1,0 +1,155 @@
+// hoist's public upload API: put a file or a stream into S3-compatible storage.
+//
+//   hoist::engine::upload_options opts;
+//   opts.location = hoist::protocol::locate(endpoint, "bucket", "key", hoist::protocol::addressing::automatic);
+//   opts.region = "us-east-1";
+//   opts.signer = std::make_shared<hoist::sigv4::signer>(creds);
+//   auto result = hoist::engine::upload_file("big.bin", opts, on_progress);   // throws upload_error
+//
+// Files of `multipart_threshold` bytes or more go up as a multipart upload:
+// `concurrency` parts at a time over a pool of kept-alive HTTP/1.1 (TLS)
+// connections, each part streamed from the file in slices and retried on its
+// own with full-jitter backoff. Smaller files go up in one PutObject. A
+// HeadObject confirms the stored size. On failure or cancellation the multipart
+// upload is aborted (unless keep_on_failure) and upload_error says why.
+//
+// This header does not include Asio or Beast. The blocking functions run their
+// own io_context on the calling thread; `cancel_token::cancel()` may be called
+// from any thread (or a signal handler's thread) to stop an upload.
+#pragma once
+
+#include "hoist/protocol/endpoint.hpp"
+#include "hoist/protocol/requests.hpp"
+#include "hoist/sigv4/signer.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace hoist::engine {
+
+struct tls_options {
+    bool verify = true;        // certificate and host name verification
+    std::string ca_file;       // PEM bundle; empty = the system store
+};
+
+struct upload_options {
+    protocol::object_location location;          // endpoint, Host, path of the destination object
+    std::string region;
+    std::shared_ptr<const sigv4::signer> signer;
+
+    // 8 MiB parts, 8 at a time: the defaults of aws-cli and the AWS CRT, which
+    // keep 64 MiB in flight -- enough to fill a 1 Gbit/s link at 500 ms RTT with
+    // BBR -- while a lost part costs at most 8 MiB of resend. The part size is a
+    // floor: protocol::plan_parts grows it for files above 78 GiB.
+    std::uint64_t part_size = 8 * 1024 * 1024;
+    unsigned concurrency = 8;
+    // Below this, one PutObject: a multipart upload costs two extra round trips.
+    std::uint64_t multipart_threshold = 8 * 1024 * 1024;
+    // Attempts per request (part, create, complete), the first included.
+    unsigned max_attempts = 5;
+    std::chrono::milliseconds backoff_base{200};
+    std::chrono::milliseconds backoff_cap{20'000};
+    protocol::integrity::kind checksum = protocol::integrity::kind::crc32c;
+
+    std::chrono::seconds connect_timeout{10};    // TCP connect and TLS handshake, each
+    std::chrono::seconds response_timeout{60};   // first response byte after the request is sent
+    std::chrono::seconds stall_timeout{30};      // no upload progress for this long abandons the attempt
+    std::chrono::seconds idle_timeout{20};       // a pooled connection unused this long is closed
+    tls_options tls;
+
+    bool keep_on_failure = false;   // do not abort a failed multipart upload (its id is in the error)
+    std::string content_type = "application/octet-stream";
+    std::uint64_t slice_size = 256 * 1024;      // read-and-send unit of a streamed part
+    std::uint64_t seed = 0;                     // backoff jitter seed; 0 = random
+};
+
+// A snapshot of an upload in progress.
+struct progress {
+    std::optional<std::uint64_t> bytes_total;   // unknown for stdin
+    std::uint64_t bytes_acked = 0;              // in parts/objects the server confirmed
+    std::uint64_t bytes_in_flight = 0;          // sent, not yet confirmed
+    std::uint32_t parts_done = 0;
+    std::uint32_t parts_total = 0;              // 0 while unknown (stdin)
+    std::uint32_t retries = 0;
+    double rate_bytes_per_s = 0;                // recent rate over the last few seconds
+    std::chrono::duration<double> elapsed{};
+    std::string method;                          // "multipart" or "put"
+};
+
+using progress_callback = std::function<void(const progress&)>;
+
+struct upload_result {
+    std::uint64_t bytes = 0;
+    double seconds = 0;
+    std::uint32_t parts = 0;
+    std::uint32_t retries = 0;
+    std::uint32_t connections_opened = 0;
+    std::uint32_t connections_reused = 0;
+    std::uint32_t tls_resumed = 0;      // new connections that resumed a TLS session
+    std::string method;                 // "multipart" or "put"
+    std::string etag;
+    std::string upload_id;              // multipart only
+    std::string checksum;               // "crc32c", "md5" or "none"
+};
+
+enum class upload_errc {
+    rejected,           // S3 answered with a fatal error (AccessDenied, NoSuchBucket, ...)
+    retries_exhausted,  // a retryable failure persisted through every attempt
+    cancelled,          // cancel_token::cancel()
+    source_changed,     // the file changed size or mtime during the upload
+    source_error,       // the file or stream could not be read
+    verification_failed,// HeadObject disagrees with what was sent
+    invalid_argument,   // options that cannot work (caught before any request)
+};
+
+std::string_view to_string(upload_errc);
+
+class upload_error : public std::runtime_error {
+public:
+    upload_error(upload_errc code, const std::string& what, std::string upload_id = {}, bool aborted = false)
+        : std::runtime_error(what), code_(code), upload_id_(std::move(upload_id)), aborted_(aborted) {}
+    upload_errc code() const noexcept { return code_; }
+    // The multipart upload left behind (keep_on_failure, or an abort that
+    // failed) or aborted; empty when none was created.
+    const std::string& upload_id() const noexcept { return upload_id_; }
+    bool aborted() const noexcept { return aborted_; }
+
+private:
+    upload_errc code_;
+    std::string upload_id_;
+    bool aborted_;
+};
+
+// Thread-safe cancellation: cancel() stops the upload as soon as possible;
+// the in-flight requests are cut, and the multipart upload is aborted.
+class cancel_token {
+public:
+    cancel_token();
+    void cancel() const;
+    bool cancelled() const noexcept;
+
+    struct state;
+    std::shared_ptr<state> shared() const { return state_; }
+
+private:
+    std::shared_ptr<state> state_;
+};
+
+// Uploads a regular file (or, for "-", standard input: a regular file behind
+// stdin is read positionally, a pipe as a stream of unknown size). Blocks.
+// Throws upload_error.
+upload_result upload_file(const std::string& path, const upload_options& options,
+                          progress_callback on_progress = {}, cancel_token cancel = {});
+
+// Uploads everything read from `fd` (a pipe, socket or file) until EOF, as a
+// stream of unknown size, buffering at most `concurrency` parts. Blocks.
+upload_result upload_stream(int fd, const upload_options& options, progress_callback on_progress = {},
+                            cancel_token cancel = {});
+
+} // namespace hoist::engine

@@ -1,0 +1,307 @@
+#include "connection.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http.hpp>
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace hoist::engine::detail {
+namespace http = beast::http;
+namespace asio = net::asio;
+
+// ---- connection ---------------------------------------------------------------
+
+connection::connection(asio::any_io_executor ex, ssl::context* tls)
+    : stream_(tls ? std::variant<beast::tcp_stream, tls_stream>(std::in_place_type<tls_stream>, ex, *tls)
+                  : std::variant<beast::tcp_stream, tls_stream>(std::in_place_type<beast::tcp_stream>, ex)) {}
+
+beast::tcp_stream& connection::tcp() {
+    return visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); });
+}
+
+void connection::close() {
+    // Pooled sockets are closed without a TLS close_notify: the peer may never
+    // answer one, and S3 treats an unannounced close as normal.
+    beast::error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().socket().close(ignored);
+    current = state::closed;
+}
+
+// ---- lease --------------------------------------------------------------------
+
+pooled_connection& pooled_connection::operator=(pooled_connection&& o) noexcept {
+    if (this != &o) {
+        release();
+        pool_ = std::exchange(o.pool_, nullptr);
+        conn_ = std::move(o.conn_);
+        reused_ = o.reused_;
+        reusable_ = std::exchange(o.reusable_, false);
+    }
+    return *this;
+}
+
+void pooled_connection::release() {
+    if (pool_ && conn_) pool_->give_back(std::move(conn_), reusable_);
+    pool_ = nullptr;
+    reusable_ = false;
+}
+
+// ---- pool ---------------------------------------------------------------------
+
+namespace {
+
+bool is_ip_literal(const std::string& host) {
+    beast::error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+} // namespace
+
+connection_pool::connection_pool(asio::any_io_executor ex, pool_config config)
+    : ex_(ex), config_(std::move(config)), resolver_(ex), idle_(config_.idle_timeout, config_.max_idle) {
+    if (!config_.use_tls) return;
+    tls_ctx_.emplace(ssl::context::tls_client);
+    tls_ctx_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    // Session tickets let new connections to the same host skip a full handshake.
+    SSL_CTX_set_session_cache_mode(tls_ctx_->native_handle(), SSL_SESS_CACHE_CLIENT);
+    if (config_.tls.verify) {
+        tls_ctx_->set_verify_mode(ssl::verify_peer);
+        beast::error_code ec;
+        if (!config_.tls.ca_file.empty()) {
+            tls_ctx_->load_verify_file(config_.tls.ca_file, ec);
+            if (ec)
+                throw std::runtime_error("cannot load the CA bundle '" + config_.tls.ca_file + "': " + ec.message());
+        } else {
+            tls_ctx_->set_default_verify_paths(ec);
+            if (ec) throw std::runtime_error("cannot load the system CA store: " + ec.message());
+        }
+    } else {
+        tls_ctx_->set_verify_mode(ssl::verify_none);
+    }
+}
+
+connection_pool::~connection_pool() {
+    idle_.clear([](std::unique_ptr<connection> c) { c->close(); });
+    if (session_) SSL_SESSION_free(session_);
+}
+
+void connection_pool::close_all() {
+    idle_.clear([](std::unique_ptr<connection> c) { c->close(); });
+    for (auto* c : leased_) c->close();
+    resolver_.cancel();
+}
+
+void connection_pool::give_back(std::unique_ptr<connection> conn, bool reusable) {
+    leased_.erase(conn.get());
+    if (reusable && conn->current == connection::state::leased) {
+        remember_session(*conn);
+        conn->current = connection::state::idle;
+        auto overflow = idle_.put(std::move(conn), std::chrono::steady_clock::now());
+        if (overflow) (*overflow)->close();
+        return;
+    }
+    conn->close();
+}
+
+void connection_pool::remember_session(connection& conn) {
+    // With TLS 1.3 the ticket arrives after the handshake, so the session is
+    // taken once a full response has been read on the connection.
+    auto* tls = conn.tls();
+    if (!tls) return;
+    SSL_SESSION* s = SSL_get1_session(tls->native_handle());
+    if (!s) return;
+    if (!SSL_SESSION_is_resumable(s)) {
+        SSL_SESSION_free(s);
+        return;
+    }
+    if (session_) SSL_SESSION_free(session_);
+    session_ = s;
+}
+
+net::awaitable<std::tuple<net::error_code, pooled_connection>> connection_pool::acquire() {
+    auto idle = idle_.take(std::chrono::steady_clock::now(), [](std::unique_ptr<connection> c) { c->close(); });
+    if (idle) {
+        ++reused_;
+        (*idle)->current = connection::state::leased;
+        leased_.insert(idle->get());
+        co_return std::make_tuple(net::error_code{}, pooled_connection(this, std::move(*idle), true));
+    }
+    auto conn = std::make_unique<connection>(ex_, tls_ctx_ ? &*tls_ctx_ : nullptr);
+    conn->current = connection::state::leased;
+    leased_.insert(conn.get());
+    pooled_connection lease(this, std::move(conn), false);
+    auto ec = co_await connect(lease.get());
+    if (!ec) ++opened_;
+    co_return std::make_tuple(ec, std::move(lease));
+}
+
+net::awaitable<net::error_code> connection_pool::connect(connection& conn) {
+    // Resolve once per pool: the endpoint does not move during an upload.
+    if (!endpoints_) {
+        auto [ec, results] =
+            co_await resolver_.async_resolve(config_.host, std::to_string(config_.port), net::use_nothrow);
+        if (ec) co_return ec;
+        endpoints_ = std::move(results);
+    }
+    // Connect.
+    conn.tcp().expires_after(config_.connect_timeout);
+    auto [ec, ep] = co_await conn.tcp().async_connect(*endpoints_, net::use_nothrow);
+    if (ec) co_return ec;
+    (void)ep;
+    conn.tcp().socket().set_option(tcp::no_delay(true), ec);
+
+    // TLS handshake: SNI (not for IP literals, RFC 6066), host verification, resumption.
+    if (auto* tls = conn.tls()) {
+        if (!is_ip_literal(config_.host) && !SSL_set_tlsext_host_name(tls->native_handle(), config_.host.c_str()))
+            co_return net::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
+        if (config_.tls.verify) tls->set_verify_callback(ssl::host_name_verification(config_.host));
+        if (session_) SSL_set_session(tls->native_handle(), session_);
+        conn.tcp().expires_after(config_.connect_timeout);
+        auto [hec] = co_await tls->async_handshake(ssl::stream_base::client, net::use_nothrow);
+        if (hec) co_return hec;
+        if (SSL_session_reused(tls->native_handle())) ++resumed_;
+    }
+    conn.tcp().expires_never();
+    co_return net::error_code{};
+}
+
+// ---- exchange -----------------------------------------------------------------
+
+std::optional<std::string> http_response::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (k.size() == name.size() &&
+            std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+            }))
+            return v;
+    return std::nullopt;
+}
+
+namespace {
+
+http::request<http::empty_body> make_header(const protocol::s3_request& req) {
+    http::request<http::empty_body> h;
+    h.method_string(req.method);
+    h.target(req.target());
+    h.version(11);
+    h.set(http::field::host, req.host);
+    for (const auto& [name, value] : req.headers) h.insert(name, value);
+    if (req.method == "PUT" || req.method == "POST" || req.content_length > 0)
+        h.set(http::field::content_length, std::to_string(req.content_length));
+    h.set(http::field::user_agent, "hoist/0.1");
+    h.keep_alive(true);
+    return h;
+}
+
+template <class Stream>
+net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream& tcp, const protocol::s3_request& req,
+                                              body_source* body, std::size_t slice_size,
+                                              std::chrono::seconds stall_timeout,
+                                              const std::function<void(std::size_t)>& on_sent, bool& source_failed) {
+    // Header.
+    auto header = make_header(req);
+    http::request_serializer<http::empty_body> sr(header);
+    tcp.expires_after(stall_timeout);
+    auto [ec, n] = co_await http::async_write_header(stream, sr, net::use_nothrow);
+    if (ec) co_return ec;
+    (void)n;
+
+    // Body: the in-memory one, or the streamed source slice by slice. Each
+    // slice write must finish within the stall timeout: that is the low-speed
+    // rule (no progress for stall_timeout abandons the attempt).
+    if (!req.body.empty()) {
+        tcp.expires_after(stall_timeout);
+        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(req.body), net::use_nothrow);
+        if (wec) co_return wec;
+        if (on_sent) on_sent(wn);
+        co_return net::error_code{};
+    }
+    if (!body || req.content_length == 0) co_return net::error_code{};
+    std::vector<char> slice(std::min<std::uint64_t>(slice_size, req.content_length));
+    for (std::uint64_t sent = 0; sent < req.content_length;) {
+        std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(slice.size(), req.content_length - sent));
+        if (auto rec = body->read(sent, std::span<char>(slice.data(), len))) {
+            source_failed = true;
+            co_return rec;
+        }
+        tcp.expires_after(stall_timeout);
+        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(slice.data(), len), net::use_nothrow);
+        if (wec) co_return wec;
+        sent += wn;
+        if (on_sent) on_sent(wn);
+    }
+    co_return net::error_code{};
+}
+
+template <class Stream>
+net::awaitable<net::error_code> read_response(Stream& stream, connection& conn, const protocol::s3_request& req,
+                                              std::chrono::seconds timeout, exchange_result& out) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(protocol::max_xml_bytes + 64 * 1024);
+    parser.header_limit(64 * 1024);
+    if (req.method == "HEAD") parser.skip(true);  // HEAD answers carry Content-Length but no body
+    beast::get_lowest_layer(stream).expires_after(timeout);
+    auto [ec, n] = co_await http::async_read(stream, conn.buffer, parser, net::use_nothrow);
+    (void)n;
+    out.response_started = parser.got_some();
+    if (ec) co_return ec;
+    auto res = parser.release();
+    out.response.status = res.result_int();
+    out.response.keep_alive = res.keep_alive();
+    for (const auto& f : res) out.response.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    out.response.body = std::move(res.body());
+    co_return net::error_code{};
+}
+
+} // namespace
+
+net::awaitable<exchange_result> exchange(connection& conn, const protocol::s3_request& req, body_source* body,
+                                         std::size_t slice_size, exchange_timeouts timeouts,
+                                         const std::function<void(std::size_t)>& on_sent) {
+    exchange_result out;
+    auto run = [&](auto& stream) -> net::awaitable<void> {
+        out.ec = co_await write_request(stream, conn.tcp(), req, body, slice_size, timeouts.stall, on_sent,
+                                        out.source_failed);
+        if (out.ec) co_return;
+        out.ec = co_await read_response(stream, conn, req, timeouts.response, out);
+    };
+    co_await conn.visit(run);
+    conn.tcp().expires_never();
+    ++conn.requests_served;
+    co_return out;
+}
+
+protocol::transport_error classify_transport(const net::error_code& ec) {
+    using te = protocol::transport_error;
+    namespace aerr = asio::error;
+    if (!ec) return te::none;
+    if (ec == beast::error::timeout) return te::timeout;
+    if (ec == aerr::connection_reset || ec == aerr::broken_pipe || ec == aerr::eof || ec == http::error::end_of_stream ||
+        ec == http::error::partial_message || ec == asio::ssl::error::stream_truncated)
+        return te::connection_reset;
+    if (ec == aerr::connection_refused) return te::connection_refused;
+    if (ec == aerr::connection_aborted || ec == aerr::network_unreachable || ec == aerr::host_unreachable ||
+        ec == aerr::network_down || ec == aerr::network_reset)
+        return te::connection_aborted;
+    if (ec == aerr::host_not_found || ec == aerr::host_not_found_try_again || ec == aerr::no_data)
+        return te::name_resolution;
+    if (ec.category() == asio::error::get_ssl_category()) {
+        // Certificate verification failures are final; other TLS failures may be transient.
+        auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+        if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) return te::tls_verification;
+        return te::tls_handshake;
+    }
+    return te::other;
+}
+
+} // namespace hoist::engine::detail

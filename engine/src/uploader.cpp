@@ -1,0 +1,676 @@
+// The upload job: one object, one io_context, one connection pool.
+//
+// Multipart flow, one short coroutine per protocol step:
+//   create_upload -> dispatch parts (a permit from the semaphore is taken
+//   *before* a part's coroutine and buffers exist, so memory is O(concurrency))
+//   -> wait until no part is in flight -> complete_upload -> verify (HeadObject).
+// Any fatal outcome or a cancel() stops the job: in-flight requests are cut by
+// closing their connections, backoff sleeps are cancelled, the dispatcher stops,
+// and the multipart upload is aborted unless keep_on_failure.
+#include "connection.hpp"
+#include "semaphore.hpp"
+#include "source.hpp"
+
+#include "hoist/engine/backoff.hpp"
+#include "hoist/engine/integrity.hpp"
+#include "hoist/engine/upload.hpp"
+#include "hoist/protocol/classify.hpp"
+#include "hoist/protocol/part_plan.hpp"
+#include "hoist/protocol/xml.hpp"
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/post.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <deque>
+#include <list>
+#include <mutex>
+
+namespace hoist::engine {
+
+// ---- cancel_token -------------------------------------------------------------
+
+struct cancel_token::state {
+    std::atomic<bool> flag{false};
+    std::mutex mutex;
+    std::function<void()> notify;  // set while an upload runs: posts the cancel into its io_context
+};
+
+cancel_token::cancel_token() : state_(std::make_shared<state>()) {}
+
+void cancel_token::cancel() const {
+    state_->flag = true;
+    std::lock_guard lock(state_->mutex);
+    if (state_->notify) state_->notify();
+}
+
+bool cancel_token::cancelled() const noexcept { return state_->flag; }
+
+std::string_view to_string(upload_errc c) {
+    switch (c) {
+    case upload_errc::rejected: return "rejected";
+    case upload_errc::retries_exhausted: return "retries exhausted";
+    case upload_errc::cancelled: return "cancelled";
+    case upload_errc::source_changed: return "source changed";
+    case upload_errc::source_error: return "source error";
+    case upload_errc::verification_failed: return "verification failed";
+    case upload_errc::invalid_argument: return "invalid argument";
+    }
+    return "?";
+}
+
+namespace detail {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// The result of one S3 call after its retries.
+struct call_result {
+    bool ok = false;
+    http_response response;
+    upload_errc code = upload_errc::rejected;
+    std::string error;      // one line, when !ok
+    std::string s3_code;    // the last <Error><Code>, if any
+    unsigned attempts = 0;
+};
+
+// Recent transfer rate from samples of (time, bytes sent) over a short window.
+class rate_meter {
+public:
+    void sample(clock::time_point now, std::uint64_t bytes) {
+        samples_.push_back({now, bytes});
+        while (samples_.size() > 2 && now - samples_.front().first > window) samples_.pop_front();
+    }
+    double rate() const {
+        if (samples_.size() < 2) return 0;
+        auto dt = std::chrono::duration<double>(samples_.back().first - samples_.front().first).count();
+        return dt > 0 ? static_cast<double>(samples_.back().second - samples_.front().second) / dt : 0;
+    }
+
+private:
+    static constexpr auto window = std::chrono::seconds(3);
+    std::deque<std::pair<clock::time_point, std::uint64_t>> samples_;
+};
+
+class upload_job {
+public:
+    upload_job(net::asio::io_context& ioc, const upload_options& opt, progress_callback cb)
+        : ioc_(ioc), opt_(opt), on_progress_(std::move(cb)), pool_(ioc.get_executor(), make_pool_config(opt)),
+          permits_(ioc.get_executor(), opt.concurrency), idle_signal_(ioc),
+          rng_(opt.seed ? opt.seed : std::random_device{}()) {
+        backoff_.base = opt.backoff_base;
+        backoff_.cap = opt.backoff_cap;
+    }
+
+    // Stops the job at once with `error` (the first reason wins).
+    void fail(upload_errc code, std::string error) {
+        if (!failure_) failure_ = std::make_pair(code, std::move(error));
+        if (stopping_) return;
+        stopping_ = true;
+        permits_.cancel();
+        pool_.close_all();
+        for (auto* t : sleeping_) t->cancel();
+    }
+
+    net::awaitable<upload_result> run_file(const file_source& file);
+    net::awaitable<upload_result> run_stream(int fd);
+
+private:
+    static pool_config make_pool_config(const upload_options& opt) {
+        pool_config c;
+        c.host = opt.location.ep.host;
+        c.port = opt.location.ep.port;
+        c.use_tls = opt.location.ep.tls();
+        c.tls = opt.tls;
+        c.connect_timeout = opt.connect_timeout;
+        c.idle_timeout = opt.idle_timeout;
+        c.max_idle = std::max<std::size_t>(opt.concurrency + 2, 4);
+        return c;
+    }
+
+    // ---- one S3 call with retries ----------------------------------------------
+
+    net::awaitable<call_result> call(std::string what, std::function<protocol::s3_request()> build,
+                                     body_source* body, bool cancellable, unsigned max_attempts);
+    net::awaitable<void> sleep(std::chrono::milliseconds d, bool cancellable);
+
+    // ---- protocol steps ------------------------------------------------------------
+
+    net::awaitable<bool> create_upload();
+    net::awaitable<void> upload_part(std::uint32_t number, std::unique_ptr<body_source> body,
+                                     protocol::integrity check);
+    net::awaitable<bool> complete_upload();
+    net::awaitable<bool> verify(std::uint64_t size);
+    net::awaitable<void> abort_upload();
+    net::awaitable<bool> put_object(body_source& body, protocol::integrity check);
+    net::awaitable<void> wait_idle();
+    void spawn_part(std::uint32_t number, std::unique_ptr<body_source> body, protocol::integrity check);
+
+    net::awaitable<upload_result> finish(std::uint64_t size);
+    upload_result result(std::uint64_t size) const;
+
+    // ---- progress -------------------------------------------------------------------
+
+    void sent(std::size_t n) {
+        in_flight_ += n;
+        sent_total_ += n;
+        report();
+    }
+    void unsent(std::uint64_t n) { in_flight_ -= std::min(in_flight_, n); }
+    void acked(std::uint64_t n) {
+        unsent(n);
+        acked_ += n;
+        report(true);
+    }
+    void report(bool force = false) {
+        auto now = clock::now();
+        meter_.sample(now, sent_total_);
+        if (!on_progress_ || (!force && now - last_report_ < std::chrono::milliseconds(50))) return;
+        last_report_ = now;
+        progress p;
+        p.bytes_total = total_;
+        p.bytes_acked = acked_;
+        p.bytes_in_flight = in_flight_;
+        p.parts_done = parts_done_;
+        p.parts_total = parts_total_;
+        p.retries = retries_;
+        p.rate_bytes_per_s = meter_.rate();
+        p.elapsed = now - started_;
+        p.method = method_;
+        on_progress_(p);
+    }
+
+    net::asio::io_context& ioc_;
+    const upload_options& opt_;
+    progress_callback on_progress_;
+    connection_pool pool_;
+    async_semaphore permits_;
+    net::asio::steady_timer idle_signal_;  // woken when the last in-flight part ends
+    std::list<net::asio::steady_timer*> sleeping_;
+    backoff_policy backoff_;
+    std::mt19937_64 rng_;
+
+    bool stopping_ = false;
+    bool completed_ok_ = false;   // CompleteMultipartUpload succeeded: nothing left to abort
+    bool aborted_ = false;
+    std::string abort_error_;
+    std::optional<std::pair<upload_errc, std::string>> failure_;
+    std::string upload_id_;
+    std::vector<protocol::completed_part> completed_;
+    std::string etag_;
+    std::string method_ = "multipart";
+    unsigned in_flight_parts_ = 0;
+
+    clock::time_point started_ = clock::now(), last_report_{};
+    rate_meter meter_;
+    std::optional<std::uint64_t> total_;
+    std::uint64_t acked_ = 0, in_flight_ = 0, sent_total_ = 0;
+    std::uint32_t parts_done_ = 0, parts_total_ = 0, retries_ = 0;
+};
+
+net::awaitable<void> upload_job::sleep(std::chrono::milliseconds d, bool cancellable) {
+    net::asio::steady_timer timer(ioc_, d);
+    if (cancellable) sleeping_.push_back(&timer);
+    auto [ec] = co_await timer.async_wait(net::use_nothrow);
+    (void)ec;
+    if (cancellable) sleeping_.remove(&timer);
+}
+
+net::awaitable<call_result> upload_job::call(std::string what, std::function<protocol::s3_request()> build,
+                                             body_source* body, bool cancellable, unsigned max_attempts) {
+    call_result out;
+    bool free_retry = true;  // one retry on a fresh connection when a reused one was dead
+    std::string last_reason;
+    exchange_timeouts timeouts{opt_.stall_timeout, opt_.response_timeout};
+    while (out.attempts < max_attempts) {
+        if (cancellable && stopping_) {
+            out.code = upload_errc::cancelled;
+            out.error = what + ": stopped";
+            co_return out;
+        }
+        ++out.attempts;
+        protocol::outcome verdict;
+        auto [ec, lease] = co_await pool_.acquire();
+        if (ec) {
+            verdict = protocol::classify(classify_transport(ec), 0, "");
+            verdict.reason = "cannot connect to " + opt_.location.ep.authority() + ": " + verdict.reason + " (" +
+                             ec.message() + ")";
+        } else {
+            auto req = build();
+            protocol::sign(req, *opt_.signer, opt_.region, sigv4::amz_date::from(std::chrono::system_clock::now()));
+            std::uint64_t sent_here = 0;
+            std::function<void(std::size_t)> on_sent;
+            if (body) on_sent = [&](std::size_t n) { sent_here += n; sent(n); };
+            auto r = co_await exchange(lease.get(), req, body, opt_.slice_size, timeouts, on_sent);
+            if (r.source_failed) {
+                unsent(sent_here);
+                out.code = upload_errc::source_changed;
+                out.error = what + ": the source could not be read in full (" + r.ec.message() +
+                            "); it changed during the upload";
+                co_return out;
+            }
+            if (!r.ec) {
+                if (r.response.keep_alive) lease.mark_reusable();
+                std::string code;
+                if (!r.response.body.empty() && (r.response.status >= 300 || req.method == "POST"))
+                    if (auto err = protocol::parse_error(r.response.body)) code = err->code;
+                out.s3_code = code;
+                verdict = protocol::classify(protocol::transport_error::none, r.response.status, code,
+                                             r.response.header("Retry-After"));
+                if (verdict.kind == protocol::outcome_kind::success) {
+                    out.ok = true;
+                    out.response = std::move(r.response);
+                    co_return out;
+                }
+                unsent(sent_here);
+                if (auto err = protocol::parse_error(r.response.body); err && !err->message.empty())
+                    verdict.reason += ": " + err->message;
+            } else {
+                unsent(sent_here);
+                if (cancellable && stopping_) continue;
+                bool dead_keepalive = lease.reused() && !r.response_started && ec != beast::error::timeout;
+                if (dead_keepalive && free_retry) {
+                    // The server closed an idle kept-alive connection: not a failed attempt.
+                    free_retry = false;
+                    --out.attempts;
+                    continue;
+                }
+                verdict = protocol::classify(classify_transport(r.ec), 0, "");
+                verdict.reason += " (" + r.ec.message() + ")";
+            }
+        }
+        if (cancellable && stopping_) continue;
+        last_reason = verdict.reason;
+        if (verdict.kind == protocol::outcome_kind::fatal) {
+            out.code = upload_errc::rejected;
+            out.error = what + ": " + verdict.reason;
+            co_return out;
+        }
+        if (out.attempts >= max_attempts) break;
+        ++retries_;
+        report(true);
+        bool throttled = verdict.kind == protocol::outcome_kind::throttle;
+        co_await sleep(backoff_.delay(out.attempts, throttled, verdict.retry_after, rng_), cancellable);
+    }
+    out.code = (cancellable && stopping_) ? upload_errc::cancelled : upload_errc::retries_exhausted;
+    out.error = what + ": failed after " + std::to_string(out.attempts) + " attempts; last error: " + last_reason;
+    co_return out;
+}
+
+// ---- steps -------------------------------------------------------------------
+
+net::awaitable<bool> upload_job::create_upload() {
+    auto r = co_await call(
+        "CreateMultipartUpload",
+        [&] { return protocol::create_multipart_upload(opt_.location, opt_.checksum, opt_.content_type); }, nullptr,
+        true, opt_.max_attempts);
+    if (!r.ok) {
+        fail(r.code, r.error);
+        co_return false;
+    }
+    auto parsed = protocol::parse_initiate(r.response.body);
+    if (auto* v = std::get_if<protocol::initiate_result>(&parsed)) {
+        upload_id_ = v->upload_id;
+        co_return true;
+    }
+    fail(upload_errc::rejected, "CreateMultipartUpload: unexpected answer: " +
+                                    (std::holds_alternative<protocol::xml_problem>(parsed)
+                                         ? std::get<protocol::xml_problem>(parsed).what
+                                         : std::get<protocol::s3_error>(parsed).code));
+    co_return false;
+}
+
+net::awaitable<void> upload_job::upload_part(std::uint32_t number, std::unique_ptr<body_source> body,
+                                             protocol::integrity check) {
+    std::uint64_t size = body->size();
+    auto r = co_await call(
+        "part " + std::to_string(number),
+        [&] { return protocol::upload_part(opt_.location, upload_id_, number, size, check); }, body.get(), true,
+        opt_.max_attempts);
+    if (!r.ok) {
+        fail(r.code, r.error);
+        co_return;
+    }
+    auto etag = r.response.header("ETag");
+    if (!etag || etag->empty()) {
+        fail(upload_errc::rejected, "part " + std::to_string(number) + ": the response has no ETag");
+        co_return;
+    }
+    completed_[number - 1] = {number, *etag, check.type == protocol::integrity::kind::crc32c ? check.base64 : ""};
+    ++parts_done_;
+    acked(size);
+}
+
+void upload_job::spawn_part(std::uint32_t number, std::unique_ptr<body_source> body, protocol::integrity check) {
+    ++in_flight_parts_;
+    auto done = [this](std::exception_ptr e) {
+        permits_.release();
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                fail(upload_errc::rejected, std::string("internal error: ") + ex.what());
+            }
+        }
+        if (--in_flight_parts_ == 0) idle_signal_.cancel();
+    };
+    net::asio::co_spawn(ioc_, upload_part(number, std::move(body), std::move(check)), done);
+}
+
+net::awaitable<void> upload_job::wait_idle() {
+    while (in_flight_parts_ > 0) {
+        idle_signal_.expires_at(clock::time_point::max());
+        auto [ec] = co_await idle_signal_.async_wait(net::use_nothrow);
+        (void)ec;
+    }
+}
+
+net::awaitable<bool> upload_job::complete_upload() {
+    auto r = co_await call(
+        "CompleteMultipartUpload",
+        [&] { return protocol::complete_multipart_upload(opt_.location, upload_id_, completed_); }, nullptr, true,
+        opt_.max_attempts);
+    if (!r.ok) {
+        // A retried Complete can find the upload gone because an earlier attempt
+        // succeeded and only its answer was lost: the object decides.
+        if (r.s3_code == "NoSuchUpload" && r.attempts > 1) {
+            completed_ok_ = true;
+            co_return true;
+        }
+        fail(r.code, r.error);
+        co_return false;
+    }
+    completed_ok_ = true;
+    auto parsed = protocol::parse_complete(r.response.body);
+    if (auto* v = std::get_if<protocol::complete_result>(&parsed)) etag_ = v->etag;
+    co_return true;
+}
+
+net::awaitable<bool> upload_job::verify(std::uint64_t size) {
+    auto r = co_await call(
+        "HeadObject", [&] { return protocol::head_object(opt_.location); }, nullptr, true, opt_.max_attempts);
+    if (!r.ok) {
+        fail(upload_errc::verification_failed, "verification failed: " + r.error);
+        co_return false;
+    }
+    auto length = r.response.header("Content-Length");
+    if (!length || *length != std::to_string(size)) {
+        fail(upload_errc::verification_failed, "verification failed: the stored object has " +
+                                                   length.value_or("no") + " bytes, expected " +
+                                                   std::to_string(size));
+        co_return false;
+    }
+    if (etag_.empty()) etag_ = r.response.header("ETag").value_or("");
+    co_return true;
+}
+
+net::awaitable<void> upload_job::abort_upload() {
+    // Not cancellable: the abort is what cleans up after a cancel.
+    auto r = co_await call(
+        "AbortMultipartUpload", [&] { return protocol::abort_multipart_upload(opt_.location, upload_id_); },
+        nullptr, false, 3);
+    aborted_ = r.ok || r.s3_code == "NoSuchUpload";
+    if (!aborted_) abort_error_ = r.error;
+}
+
+net::awaitable<bool> upload_job::put_object(body_source& body, protocol::integrity check) {
+    method_ = "put";
+    parts_total_ = 1;
+    std::uint64_t size = body.size();
+    auto r = co_await call(
+        "PutObject", [&] { return protocol::put_object(opt_.location, size, check, opt_.content_type); }, &body, true,
+        opt_.max_attempts);
+    if (!r.ok) {
+        fail(r.code, r.error);
+        co_return false;
+    }
+    etag_ = r.response.header("ETag").value_or("");
+    parts_done_ = 1;
+    acked(size);
+    co_return true;
+}
+
+upload_result upload_job::result(std::uint64_t size) const {
+    upload_result out;
+    out.bytes = size;
+    out.seconds = std::chrono::duration<double>(clock::now() - started_).count();
+    out.parts = parts_done_;
+    out.retries = retries_;
+    out.connections_opened = pool_.opened();
+    out.connections_reused = pool_.reused();
+    out.tls_resumed = pool_.resumed();
+    out.method = method_;
+    out.etag = etag_;
+    out.upload_id = upload_id_;
+    out.checksum = std::string(protocol::to_string(opt_.checksum));
+    return out;
+}
+
+// After the parts: complete and verify, or abort and throw.
+net::awaitable<upload_result> upload_job::finish(std::uint64_t size) {
+    co_await wait_idle();
+    if (!failure_ && method_ == "multipart" && co_await complete_upload()) {
+        if (co_await verify(size)) co_return result(size);
+    } else if (!failure_ && method_ == "put") {
+        if (co_await verify(size)) co_return result(size);
+    }
+    if (!failure_) fail(upload_errc::rejected, "upload failed");
+    auto [code, message] = *failure_;
+    bool multipart_open = method_ == "multipart" && !upload_id_.empty() && !completed_ok_;
+    if (multipart_open && !opt_.keep_on_failure) {
+        co_await abort_upload();
+        if (aborted_)
+            message += " (multipart upload aborted)";
+        else
+            message += "; the abort failed too (" + abort_error_ + "): upload id " + upload_id_ +
+                       " is left on the server";
+    } else if (multipart_open) {
+        message += " (kept multipart upload " + upload_id_ + " for reuse)";
+    }
+    throw upload_error(code, message, multipart_open ? upload_id_ : "", aborted_);
+}
+
+net::awaitable<upload_result> upload_job::run_file(const file_source& file) {
+    std::uint64_t size = file.size();
+    total_ = size;
+    if (size < opt_.multipart_threshold || size == 0) {
+        file_part_body body(file, 0, size);
+        auto check = integrity_builder(opt_.checksum);
+        std::vector<char> slice(std::min<std::uint64_t>(opt_.slice_size, std::max<std::uint64_t>(size, 1)));
+        for (std::uint64_t off = 0; off < size; off += slice.size()) {
+            auto n = static_cast<std::size_t>(std::min<std::uint64_t>(slice.size(), size - off));
+            if (auto ec = file.read(off, std::span<char>(slice.data(), n)))
+                throw upload_error(upload_errc::source_changed, "cannot read '" + file.name() + "': " + ec.message());
+            check.update(slice.data(), n);
+        }
+        if (co_await put_object(body, check.finish()) && file.changed())
+            fail(upload_errc::source_changed, "'" + file.name() + "' changed during the upload");
+        co_return co_await finish(size);
+    }
+
+    auto plan = protocol::plan_parts(size, opt_.part_size);
+    parts_total_ = plan.part_count;
+    completed_.resize(plan.part_count);
+    if (!co_await create_upload()) co_return co_await finish(size);
+    report(true);
+
+    std::vector<char> slice(opt_.slice_size);
+    for (std::uint32_t n = 1; n <= plan.part_count && !stopping_; ++n) {
+        // The permit comes first: no part's coroutine or buffer exists without one.
+        if (co_await permits_.acquire()) break;
+        if (stopping_) {
+            permits_.release();
+            break;
+        }
+        // The part's integrity value, computed once and reused on every attempt.
+        integrity_builder check(opt_.checksum);
+        net::error_code ec;
+        if (opt_.checksum != protocol::integrity::kind::none) {
+            for (std::uint64_t off = 0; off < plan.size(n) && !ec; off += slice.size()) {
+                auto len = static_cast<std::size_t>(std::min<std::uint64_t>(slice.size(), plan.size(n) - off));
+                ec = file.read(plan.offset(n) + off, std::span<char>(slice.data(), len));
+                if (!ec) check.update(slice.data(), len);
+            }
+        }
+        if (ec || file.changed()) {
+            permits_.release();
+            fail(upload_errc::source_changed, "'" + file.name() + "' changed during the upload (size or mtime)");
+            break;
+        }
+        spawn_part(n, std::make_unique<file_part_body>(file, plan.offset(n), plan.size(n)), check.finish());
+    }
+    co_await wait_idle();
+    if (!failure_ && file.changed())
+        fail(upload_errc::source_changed, "'" + file.name() + "' changed during the upload (size or mtime)");
+    co_return co_await finish(size);
+}
+
+net::awaitable<upload_result> upload_job::run_stream(int fd) {
+    net::asio::posix::stream_descriptor in(ioc_, ::dup(fd));
+    auto stream_plan = protocol::plan_stream(opt_.part_size);
+
+    // Reads up to `want` bytes (less only at EOF).
+    auto read_part = [&](std::uint64_t want) -> net::awaitable<std::tuple<net::error_code, std::string>> {
+        std::string buf(want, '\0');
+        auto [ec, n] = co_await net::asio::async_read(in, net::asio::buffer(buf), net::use_nothrow);
+        buf.resize(n);
+        if (ec == net::asio::error::eof) ec = {};
+        co_return std::make_tuple(ec, std::move(buf));
+    };
+
+    std::uint64_t total = 0;
+    if (co_await permits_.acquire()) co_return co_await finish(0);
+    auto [ec, first] = co_await read_part(stream_plan.part_size(1));
+    if (ec) throw upload_error(upload_errc::source_error, "cannot read the input stream: " + ec.message());
+    total += first.size();
+    if (first.size() < stream_plan.part_size(1) && first.size() < opt_.multipart_threshold) {
+        permits_.release();
+        total_ = first.size();
+        memory_body body(std::move(first));
+        co_await put_object(body, compute_integrity(opt_.checksum, body.data()));
+        co_return co_await finish(total);
+    }
+    if (!co_await create_upload()) {
+        permits_.release();
+        co_return co_await finish(total);
+    }
+    completed_.reserve(64);
+    auto spawn_buffer = [&](std::uint32_t n, std::string data) {
+        if (completed_.size() < n) completed_.resize(n);
+        auto check = compute_integrity(opt_.checksum, data);
+        spawn_part(n, std::make_unique<memory_body>(std::move(data)), std::move(check));
+    };
+    spawn_buffer(1, std::move(first));
+    for (std::uint32_t n = 2; !stopping_; ++n) {
+        if (n > protocol::max_parts) {
+            fail(upload_errc::invalid_argument, "the stream is longer than 10,000 parts can carry (" +
+                                                    std::to_string(stream_plan.max_stream_size()) +
+                                                    " bytes at this part size); use a larger --part-size");
+            break;
+        }
+        if (co_await permits_.acquire()) break;
+        auto [rec, data] = co_await read_part(stream_plan.part_size(n));
+        if (rec) {
+            permits_.release();
+            fail(upload_errc::source_error, "cannot read the input stream: " + rec.message());
+            break;
+        }
+        if (data.empty()) {
+            permits_.release();
+            break;
+        }
+        total += data.size();
+        bool last = data.size() < stream_plan.part_size(n);
+        spawn_buffer(n, std::move(data));
+        if (last) break;
+    }
+    parts_total_ = static_cast<std::uint32_t>(completed_.size());
+    total_ = total;
+    co_return co_await finish(total);
+}
+
+void validate(const upload_options& opt) {
+    auto bad = [](const std::string& why) { return upload_error(upload_errc::invalid_argument, why); };
+    if (!opt.signer) throw bad("no signer (credentials) given");
+    if (opt.region.empty()) throw bad("the region is empty");
+    if (opt.concurrency < 1 || opt.concurrency > 1024) throw bad("concurrency must be 1 to 1024");
+    if (opt.max_attempts < 1 || opt.max_attempts > 100) throw bad("attempts must be 1 to 100");
+    if (opt.slice_size < 4096 || opt.slice_size > 64 * 1024 * 1024) throw bad("slice size must be 4 KiB to 64 MiB");
+    if (opt.stall_timeout.count() < 1 || opt.connect_timeout.count() < 1 || opt.response_timeout.count() < 1)
+        throw bad("timeouts must be at least 1 second");
+    try {
+        protocol::validate_part_size(opt.part_size);
+    } catch (const protocol::plan_error& e) {
+        throw bad(e.what());
+    }
+}
+
+template <class Run>
+upload_result run_job(const upload_options& opt, progress_callback cb, cancel_token cancel, Run run) {
+    validate(opt);
+    net::asio::io_context ioc(1);
+    std::unique_ptr<upload_job> job;
+    try {
+        job = std::make_unique<upload_job>(ioc, opt, std::move(cb));
+    } catch (const std::runtime_error& e) {  // TLS setup (CA bundle)
+        throw upload_error(upload_errc::invalid_argument, e.what());
+    }
+    auto state = cancel.shared();
+    {
+        std::lock_guard lock(state->mutex);
+        state->notify = [&ioc, j = job.get()] {
+            net::asio::post(ioc, [j] { j->fail(upload_errc::cancelled, "cancelled"); });
+        };
+    }
+    struct clear_notify {
+        std::shared_ptr<cancel_token::state> s;
+        ~clear_notify() {
+            std::lock_guard lock(s->mutex);
+            s->notify = nullptr;
+        }
+    } guard{state};
+    if (cancel.cancelled()) job->fail(upload_errc::cancelled, "cancelled");
+
+    std::optional<upload_result> result;
+    std::exception_ptr error;
+    auto main = run(*job);
+    net::asio::co_spawn(ioc, std::move(main), [&](std::exception_ptr e, upload_result r) {
+        if (e) error = e;
+        else result = std::move(r);
+    });
+    ioc.run();
+    if (error) std::rethrow_exception(error);
+    if (!result) throw upload_error(upload_errc::rejected, "internal error: the upload did not finish");
+    return *result;
+}
+
+} // namespace
+} // namespace detail
+
+upload_result upload_file(const std::string& path, const upload_options& options, progress_callback on_progress,
+                          cancel_token cancel) {
+    if (path == "-") {
+        struct stat st {};
+        if (::fstat(0, &st) == 0 && S_ISREG(st.st_mode)) {
+            auto file = std::make_shared<detail::file_source>(detail::file_source::adopt(0, "<stdin>"));
+            return detail::run_job(options, std::move(on_progress), cancel,
+                                   [file](detail::upload_job& job) { return job.run_file(*file); });
+        }
+        return upload_stream(0, options, std::move(on_progress), cancel);
+    }
+    detail::validate(options);
+    auto file = std::make_shared<detail::file_source>(detail::file_source::open(path));
+    return detail::run_job(options, std::move(on_progress), cancel,
+                           [file](detail::upload_job& job) { return job.run_file(*file); });
+}
+
+upload_result upload_stream(int fd, const upload_options& options, progress_callback on_progress,
+                            cancel_token cancel) {
+    return detail::run_job(options, std::move(on_progress), cancel,
+                           [fd](detail::upload_job& job) { return job.run_stream(fd); });
+}
+
+} // namespace hoist::engine

@@ -1,0 +1,197 @@
+#include "cli_cp.hpp"
+#include "progress_display.hpp"
+
+#include "hoist/protocol/part_plan.hpp"
+
+#include <boost/json.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+namespace hoist::cli {
+
+std::uint64_t parse_size(const std::string& text, const std::string& option) {
+    auto bad = [&] {
+        return usage_error(option + " '" + text + "' is not a size (examples: 8MiB, 5242880, 100MB)");
+    };
+    std::size_t pos = 0;
+    double number = 0;
+    try {
+        number = std::stod(text, &pos);
+    } catch (const std::exception&) {
+        throw bad();
+    }
+    if (number < 0 || text.find_first_of("eExXnN") < pos) throw bad();
+    std::string unit = text.substr(pos);
+    static const std::pair<const char*, double> units[] = {
+        {"", 1},           {"B", 1},           {"KB", 1e3},           {"MB", 1e6},
+        {"GB", 1e9},       {"TB", 1e12},       {"KiB", 1024.0},       {"MiB", 1048576.0},
+        {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+    for (const auto& [name, factor] : units)
+        if (unit == name) {
+            double bytes = number * factor;
+            if (bytes > 1.8e19) throw bad();
+            return static_cast<std::uint64_t>(bytes + 0.5);
+        }
+    throw bad();
+}
+
+void cp_command::add_to(CLI::App& parent) {
+    app = parent.add_subcommand("cp", "Upload a file (or - for stdin) to s3://BUCKET/KEY");
+    app->add_option("source", source, "file to upload, or - for standard input")->required();
+    app->add_option("destination", destination, "s3://BUCKET/KEY")->required();
+    app->add_option("--part-size", part_size, "part size, at least 5MiB; grown when a file needs more than 10,000 parts")
+        ->capture_default_str();
+    app->add_option("--concurrency", concurrency, "parts in flight")->capture_default_str()->check(CLI::Range(1, 1024));
+    app->add_option("--retries", retries, "attempts per request, the first included")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100));
+    app->add_option("--backoff-base", backoff_base, "first retry delay ceiling, seconds (full jitter)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.001, 60.0));
+    app->add_option("--backoff-cap", backoff_cap, "largest retry delay, seconds")
+        ->capture_default_str()
+        ->check(CLI::Range(0.001, 3600.0));
+    app->add_option("--checksum", checksum, "per-part integrity: crc32c, md5 or none")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"crc32c", "md5", "none"}));
+    app->add_option("--multipart-threshold", multipart_threshold, "smaller files go up in one PutObject")
+        ->capture_default_str();
+    app->add_option("--stall-timeout", stall_timeout, "seconds without upload progress before an attempt is abandoned")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3600));
+    app->add_option("--connect-timeout", connect_timeout, "seconds for TCP connect and TLS handshake")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 600));
+    app->add_option("--read-timeout", read_timeout, "seconds to wait for a response once a request is sent")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3600));
+    app->add_option("--ca-bundle", ca_bundle, "PEM CA bundle to verify the endpoint (default: AWS_CA_BUNDLE, else the system store)");
+    app->add_flag("--no-verify-ssl", no_verify_ssl, "do not verify TLS certificates (insecure)");
+    app->add_flag("--keep-on-failure", keep_on_failure, "on failure, keep the multipart upload and print its id");
+    app->add_flag("--quiet", quiet, "no progress output");
+    app->add_flag("--json", json, "print a JSON summary on stdout");
+    app->add_option("--content-type", content_type, "Content-Type of the object")->capture_default_str();
+    aws.add_to(*app);
+}
+
+namespace {
+
+protocol::integrity::kind checksum_kind(const std::string& name) {
+    if (name == "md5") return protocol::integrity::kind::md5;
+    if (name == "none") return protocol::integrity::kind::none;
+    return protocol::integrity::kind::crc32c;
+}
+
+// SIGINT/SIGTERM cancel the upload (which then aborts the multipart upload).
+// The signals are blocked in every thread and taken by sigtimedwait here, so
+// no async-signal-safety rules apply.
+class signal_watcher {
+public:
+    explicit signal_watcher(engine::cancel_token token) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set, nullptr);
+        thread_ = std::thread([this, set, token] {
+            timespec tick{0, 100'000'000};
+            while (!done_) {
+                if (sigtimedwait(&set, nullptr, &tick) > 0) {
+                    token.cancel();
+                    signalled_ = true;
+                }
+            }
+        });
+    }
+    ~signal_watcher() {
+        done_ = true;
+        thread_.join();
+    }
+    bool signalled() const { return signalled_; }
+
+private:
+    std::atomic<bool> done_{false};
+    std::atomic<bool> signalled_{false};
+    std::thread thread_;
+};
+
+} // namespace
+
+int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader& files) const {
+    auto dest = protocol::parse_s3_url(destination);
+    engine::upload_options opt;
+    opt.part_size = parse_size(part_size, "--part-size");
+    opt.multipart_threshold = parse_size(multipart_threshold, "--multipart-threshold");
+    try {
+        protocol::validate_part_size(opt.part_size);
+    } catch (const protocol::plan_error& e) {
+        throw usage_error(std::string("--part-size: ") + e.what());
+    }
+    if (backoff_cap < backoff_base) throw usage_error("--backoff-cap must not be below --backoff-base");
+    opt.concurrency = concurrency;
+    opt.max_attempts = retries;
+    opt.backoff_base = std::chrono::milliseconds(static_cast<long>(backoff_base * 1000));
+    opt.backoff_cap = std::chrono::milliseconds(static_cast<long>(backoff_cap * 1000));
+    opt.checksum = checksum_kind(checksum);
+    opt.stall_timeout = std::chrono::seconds(stall_timeout);
+    opt.connect_timeout = std::chrono::seconds(connect_timeout);
+    opt.response_timeout = std::chrono::seconds(read_timeout);
+    opt.keep_on_failure = keep_on_failure;
+    opt.content_type = content_type;
+
+    auto target = resolve(aws, env, files);
+    opt.location = protocol::locate(target.endpoint, dest.bucket, dest.key, target.style);
+    opt.region = target.region;
+    opt.signer = std::make_shared<sigv4::signer>(target.credentials.creds);
+    // --ca-bundle wins over AWS_CA_BUNDLE, as in aws-cli.
+    opt.tls.ca_file = ca_bundle ? *ca_bundle : env("AWS_CA_BUNDLE").value_or("");
+    opt.tls.verify = !no_verify_ssl;
+    if (no_verify_ssl)
+        std::cerr << "hoist: warning: TLS certificate verification is disabled (--no-verify-ssl); "
+                     "the endpoint's identity is not checked\n";
+
+    progress_display display(quiet ? progress_display::mode::off : progress_display::mode::automatic);
+    engine::cancel_token cancel;
+    signal_watcher signals(cancel);
+    engine::upload_result r;
+    try {
+        r = engine::upload_file(source, opt, [&](const engine::progress& p) { display.update(p); }, cancel);
+    } catch (const engine::upload_error& e) {
+        display.finish();
+        bool usage = e.code() == engine::upload_errc::invalid_argument || e.code() == engine::upload_errc::source_error;
+        std::cerr << "hoist: error: " << e.what() << '\n';
+        if (json) {
+            boost::json::object o{{"error", e.what()},
+                                   {"code", std::string(engine::to_string(e.code()))},
+                                   {"upload_id", e.upload_id()},
+                                   {"aborted", e.aborted()}};
+            std::cout << boost::json::serialize(o) << '\n';
+        }
+        return usage ? exit_usage : exit_failed;
+    }
+    display.finish(r);
+    if (json) {
+        boost::json::object o{{"bytes", r.bytes},
+                              {"seconds", r.seconds},
+                              {"mb_per_s", r.seconds > 0 ? static_cast<double>(r.bytes) / 1e6 / r.seconds : 0.0},
+                              {"parts", r.parts},
+                              {"retries", r.retries},
+                              {"connections_opened", r.connections_opened},
+                              {"connections_reused", r.connections_reused},
+                              {"tls_resumed", r.tls_resumed},
+                              {"method", r.method},
+                              {"etag", r.etag},
+                              {"upload_id", r.upload_id},
+                              {"checksum", r.checksum},
+                              {"part_size", opt.part_size},
+                              {"concurrency", opt.concurrency},
+                              {"bucket", dest.bucket},
+                              {"key", dest.key}};
+        std::cout << boost::json::serialize(o) << '\n';
+    }
+    return exit_ok;
+}
+
+} // namespace hoist::cli
