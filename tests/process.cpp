@@ -11,7 +11,7 @@
 namespace hoist::test {
 
 process_result run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                           int timeout_seconds, const std::string& stdin_data) {
+                           int timeout_seconds, const std::string& stdin_data, int run_as_uid) {
     int out_pipe[2], err_pipe[2], in_pipe[2];
     if (pipe(out_pipe) || pipe(err_pipe) || pipe(in_pipe)) throw std::runtime_error("pipe failed");
 
@@ -31,6 +31,8 @@ process_result run_process(const std::vector<std::string>& argv, const std::map<
         dup2(out_pipe[1], 1);
         dup2(err_pipe[1], 2);
         for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+        if (run_as_uid >= 0 && (setgid(static_cast<gid_t>(run_as_uid)) != 0 || setuid(static_cast<uid_t>(run_as_uid)) != 0))
+            _exit(126);
         execve(args[0], args.data(), envp.data());
         _exit(127);
     }

@@ -15,9 +15,11 @@ struct process_result {
     std::string err;
 };
 
+// `run_as_uid` >= 0 drops to that user (and its group id) in the child, for
+// tests of permission errors when the suite runs as root.
 // `timeout_seconds` bounds the run: the child is killed (SIGKILL) when it
 // expires and exit_code is then 137.
 process_result run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                           int timeout_seconds = 60, const std::string& stdin_data = {});
+                           int timeout_seconds = 60, const std::string& stdin_data = {}, int run_as_uid = -1);
 
 } // namespace hoist::test

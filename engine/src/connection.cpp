@@ -72,6 +72,10 @@ connection_pool::connection_pool(asio::any_io_executor ex, pool_config config)
     tls_ctx_.emplace(ssl::context::tls_client);
     tls_ctx_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                           ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    // AES-128-GCM first: as safe for bulk data as AES-256 and ~25% cheaper per
+    // byte with AES-NI; servers that honour the client's order pick it.
+    SSL_CTX_set_ciphersuites(tls_ctx_->native_handle(),
+                             "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
     // Session tickets let new connections to the same host skip a full handshake.
     SSL_CTX_set_session_cache_mode(tls_ctx_->native_handle(), SSL_SESS_CACHE_CLIENT);
     if (config_.tls.verify) {
@@ -128,8 +132,9 @@ void connection_pool::remember_session(connection& conn) {
     session_ = s;
 }
 
-net::awaitable<std::tuple<net::error_code, pooled_connection>> connection_pool::acquire() {
-    auto idle = idle_.take(std::chrono::steady_clock::now(), [](std::unique_ptr<connection> c) { c->close(); });
+net::awaitable<std::tuple<net::error_code, pooled_connection>> connection_pool::acquire(bool fresh) {
+    std::optional<std::unique_ptr<connection>> idle;
+    if (!fresh) idle = idle_.take(std::chrono::steady_clock::now(), [](std::unique_ptr<connection> c) { c->close(); });
     if (idle) {
         ++reused_;
         (*idle)->current = connection::state::leased;

@@ -105,9 +105,10 @@ public:
     connection_pool(const connection_pool&) = delete;
     connection_pool& operator=(const connection_pool&) = delete;
 
-    // Completes with a leased connection, or the error of resolve, connect or
-    // handshake. Cancelled by close_all() (operation_aborted).
-    net::awaitable<std::tuple<net::error_code, pooled_connection>> acquire();
+    // Completes with a leased connection (an idle one unless `fresh`), or the
+    // error of resolve, connect or handshake. Cancelled by close_all()
+    // (operation_aborted).
+    net::awaitable<std::tuple<net::error_code, pooled_connection>> acquire(bool fresh = false);
 
     // Closes idle and leased connections; pending I/O on them is aborted.
     void close_all();

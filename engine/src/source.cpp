@@ -1,10 +1,14 @@
 #include "source.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csetjmp>
+#include <csignal>
 #include <cstring>
+#include <mutex>
 
 namespace hoist::engine::detail {
 
@@ -66,6 +70,62 @@ net::error_code file_source::read(std::uint64_t offset, std::span<char> out) con
         }
         if (n == 0) return net::error_code(EIO, boost::system::system_category());  // shrank under us
         done += static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
+namespace {
+
+// SIGBUS inside scan() jumps back to it; anywhere else the previous
+// disposition is restored and the fault re-raised as it would have been.
+thread_local sigjmp_buf* scan_guard = nullptr;
+struct sigaction previous_sigbus {};
+
+void on_sigbus(int, siginfo_t*, void*) {
+    if (scan_guard) siglongjmp(*scan_guard, 1);
+    sigaction(SIGBUS, &previous_sigbus, nullptr);  // returning re-executes the fault under it
+}
+
+void install_sigbus_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction sa {};
+        sa.sa_sigaction = on_sigbus;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGBUS, &sa, &previous_sigbus);
+    });
+}
+
+} // namespace
+
+net::error_code file_source::scan(std::uint64_t offset, std::uint64_t size,
+                                  const std::function<void(const char*, std::size_t)>& consume) const {
+    if (size == 0) return {};
+    if (offset + size > size_) return net::error_code(EIO, boost::system::system_category());
+    install_sigbus_handler();
+    // Mapped page-cache pages count toward RSS while mapped: map a window at a
+    // time so the checksum pass costs at most one window of memory.
+    constexpr std::uint64_t window = 1024 * 1024;
+    auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    for (std::uint64_t done = 0; done < size;) {
+        std::uint64_t at = offset + done, len = std::min(window, size - done);
+        std::uint64_t start = at & ~(page - 1), skip = at - start;
+        void* map = ::mmap(nullptr, skip + len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, static_cast<off_t>(start));
+        if (map == MAP_FAILED) return net::error_code(errno, boost::system::system_category());
+        ::madvise(map, skip + len, MADV_SEQUENTIAL);
+        const char* bytes = static_cast<const char*>(map) + skip;
+        // sigsetjmp's second return means the file shrank while mapped.
+        sigjmp_buf jump;
+        const bool truncated = sigsetjmp(jump, 1) != 0;
+        if (!truncated) {
+            scan_guard = &jump;
+            consume(bytes, static_cast<std::size_t>(len));
+        }
+        scan_guard = nullptr;
+        ::munmap(map, skip + len);
+        if (truncated) return net::error_code(EIO, boost::system::system_category());
+        done += len;
     }
     return {};
 }

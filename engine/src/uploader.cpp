@@ -223,6 +223,7 @@ net::awaitable<call_result> upload_job::call(std::string what, std::function<pro
                                              body_source* body, bool cancellable, unsigned max_attempts) {
     call_result out;
     bool free_retry = true;  // one retry on a fresh connection when a reused one was dead
+    bool want_fresh = false;
     std::string last_reason;
     exchange_timeouts timeouts{opt_.stall_timeout, opt_.response_timeout};
     while (out.attempts < max_attempts) {
@@ -233,7 +234,7 @@ net::awaitable<call_result> upload_job::call(std::string what, std::function<pro
         }
         ++out.attempts;
         protocol::outcome verdict;
-        auto [ec, lease] = co_await pool_.acquire();
+        auto [ec, lease] = co_await pool_.acquire(std::exchange(want_fresh, false));
         if (ec) {
             verdict = protocol::classify(classify_transport(ec), 0, "");
             verdict.reason = "cannot connect to " + opt_.location.ep.authority() + ": " + verdict.reason + " (" +
@@ -271,10 +272,11 @@ net::awaitable<call_result> upload_job::call(std::string what, std::function<pro
             } else {
                 unsent(sent_here);
                 if (cancellable && stopping_) continue;
-                bool dead_keepalive = lease.reused() && !r.response_started && ec != beast::error::timeout;
+                bool dead_keepalive = lease.reused() && !r.response_started && r.ec != beast::error::timeout;
                 if (dead_keepalive && free_retry) {
                     // The server closed an idle kept-alive connection: not a failed attempt.
                     free_retry = false;
+                    want_fresh = true;
                     --out.attempts;
                     continue;
                 }
@@ -479,13 +481,8 @@ net::awaitable<upload_result> upload_job::run_file(const file_source& file) {
     if (size < opt_.multipart_threshold || size == 0) {
         file_part_body body(file, 0, size);
         auto check = integrity_builder(opt_.checksum);
-        std::vector<char> slice(std::min<std::uint64_t>(opt_.slice_size, std::max<std::uint64_t>(size, 1)));
-        for (std::uint64_t off = 0; off < size; off += slice.size()) {
-            auto n = static_cast<std::size_t>(std::min<std::uint64_t>(slice.size(), size - off));
-            if (auto ec = file.read(off, std::span<char>(slice.data(), n)))
-                throw upload_error(upload_errc::source_changed, "cannot read '" + file.name() + "': " + ec.message());
-            check.update(slice.data(), n);
-        }
+        if (auto ec = file.scan(0, size, [&](const char* p, std::size_t len) { check.update(p, len); }))
+            throw upload_error(upload_errc::source_changed, "cannot read '" + file.name() + "': " + ec.message());
         if (co_await put_object(body, check.finish()) && file.changed())
             fail(upload_errc::source_changed, "'" + file.name() + "' changed during the upload");
         co_return co_await finish(size);
@@ -497,7 +494,6 @@ net::awaitable<upload_result> upload_job::run_file(const file_source& file) {
     if (!co_await create_upload()) co_return co_await finish(size);
     report(true);
 
-    std::vector<char> slice(opt_.slice_size);
     for (std::uint32_t n = 1; n <= plan.part_count && !stopping_; ++n) {
         // The permit comes first: no part's coroutine or buffer exists without one.
         if (co_await permits_.acquire()) break;
@@ -508,13 +504,8 @@ net::awaitable<upload_result> upload_job::run_file(const file_source& file) {
         // The part's integrity value, computed once and reused on every attempt.
         integrity_builder check(opt_.checksum);
         net::error_code ec;
-        if (opt_.checksum != protocol::integrity::kind::none) {
-            for (std::uint64_t off = 0; off < plan.size(n) && !ec; off += slice.size()) {
-                auto len = static_cast<std::size_t>(std::min<std::uint64_t>(slice.size(), plan.size(n) - off));
-                ec = file.read(plan.offset(n) + off, std::span<char>(slice.data(), len));
-                if (!ec) check.update(slice.data(), len);
-            }
-        }
+        if (opt_.checksum != protocol::integrity::kind::none)
+            ec = file.scan(plan.offset(n), plan.size(n), [&](const char* p, std::size_t len) { check.update(p, len); });
         if (ec || file.changed()) {
             permits_.release();
             fail(upload_errc::source_changed, "'" + file.name() + "' changed during the upload (size or mtime)");

@@ -1,0 +1,394 @@
+// The engine against the strict in-process S3 server: byte-exact uploads,
+// connection reuse, every scripted fault (retryable ones end byte-exact, fatal
+// ones end with the right message and the upload aborted), cancellation, a file
+// that changes, TLS verification, and stdin streams.
+#include "s3_test_server.hpp"
+
+#include "hoist/engine/upload.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+namespace e = hoist::engine;
+namespace p = hoist::protocol;
+namespace t = hoist::test;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint64_t MiB = 1024 * 1024;
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+    std::string s(n, '\0');
+    std::mt19937_64 rng(seed);
+    for (std::size_t i = 0; i < n; i += 8) {
+        auto v = rng();
+        std::memcpy(s.data() + i, &v, std::min<std::size_t>(8, n - i));
+    }
+    return s;
+}
+
+// One server, one bucket, one temporary file per test.
+struct fixture {
+    explicit fixture(t::s3_test_server::options opts = {}) : server(std::move(opts)) {
+        server.create_bucket("bucket");
+        fs::create_directories(dir);
+    }
+    t::s3_test_server server;
+    fs::path dir = fs::temp_directory_path() / ("hoist-engine-" + std::to_string(::getpid()) + "-" +
+                                                std::to_string(counter()++));
+    ~fixture() { fs::remove_all(dir); }
+    static int& counter() {
+        static int n = 0;
+        return n;
+    }
+
+    fs::path write(const std::string& name, const std::string& data) {
+        auto path = dir / name;
+        std::ofstream(path, std::ios::binary) << data;
+        return path;
+    }
+
+    e::upload_options options(const std::string& key = "obj") {
+        e::upload_options o;
+        o.location = p::locate(p::parse_endpoint(server.endpoint_url()), "bucket", key, p::addressing::path);
+        o.region = "us-east-1";
+        hoist::sigv4::credentials c;
+        c.access_key_id = server.config().access_key_id;
+        c.secret_access_key = hoist::sigv4::secret_string(server.config().secret);
+        o.signer = std::make_shared<hoist::sigv4::signer>(c);
+        o.tls.ca_file = server.ca_file();
+        o.part_size = 5 * MiB;
+        o.concurrency = 4;
+        o.backoff_base = 10ms;
+        o.backoff_cap = 100ms;
+        o.stall_timeout = 2s;
+        o.response_timeout = 5s;
+        o.seed = 1;
+        return o;
+    }
+
+    // Uploads `data` and requires success and byte-exact storage.
+    e::upload_result upload_ok(const std::string& data, e::upload_options o) {
+        auto path = write("src.bin", data);
+        e::upload_result r;
+        try {
+            r = e::upload_file(path.string(), o);
+        } catch (const e::upload_error& err) {
+            BOOST_FAIL("upload failed: " << err.what() << "\nserver log:\n" << server_log());
+        }
+        auto stored = server.object("bucket", o.location.key);
+        BOOST_REQUIRE(stored.has_value());
+        BOOST_TEST((*stored == data), "stored object differs (" << stored->size() << " vs " << data.size() << " B)");
+        BOOST_TEST(server.open_uploads().empty());
+        BOOST_TEST(server.statistics().signature_failures == 0);
+        return r;
+    }
+
+    // Uploads `data`, requires an upload_error, and returns it.
+    e::upload_error upload_fails(const std::string& data, e::upload_options o) {
+        auto path = write("src.bin", data);
+        try {
+            e::upload_file(path.string(), o);
+        } catch (const e::upload_error& err) {
+            return err;
+        }
+        BOOST_FAIL("the upload succeeded but should have failed");
+        throw std::logic_error("unreachable");
+    }
+
+    std::string server_log() const {
+        std::string out;
+        for (const auto& line : server.log()) out += "  " + line + "\n";
+        return out;
+    }
+};
+
+bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(engine_upload)
+
+BOOST_AUTO_TEST_CASE(multipart_upload_is_byte_exact_with_each_checksum) {
+    fixture f;
+    auto data = random_bytes(17 * MiB + 123, 1);
+    for (auto kind : {p::integrity::kind::crc32c, p::integrity::kind::md5, p::integrity::kind::none}) {
+        BOOST_TEST_CONTEXT("checksum " << p::to_string(kind)) {
+            auto o = f.options("obj-" + std::string(p::to_string(kind)));
+            o.checksum = kind;
+            auto r = f.upload_ok(data, o);
+            BOOST_TEST(r.method == "multipart");
+            BOOST_TEST(r.parts == 4u);
+            BOOST_TEST(r.bytes == data.size());
+            BOOST_TEST(r.retries == 0u);
+            BOOST_TEST(r.etag.ends_with("-4\""), r.etag);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(small_and_empty_files_use_one_put) {
+    fixture f;
+    for (std::size_t size : {0ul, 1ul, 5 * MiB - 1}) {
+        BOOST_TEST_CONTEXT("size " << size) {
+            auto o = f.options("small-" + std::to_string(size));
+            auto r = f.upload_ok(random_bytes(size, 2), o);
+            BOOST_TEST(r.method == "put");
+            BOOST_TEST(r.parts == 1u);
+        }
+    }
+    BOOST_TEST(f.server.statistics().by_op[t::s3_op::create] == 0);
+}
+
+BOOST_AUTO_TEST_CASE(sixty_four_parts_at_concurrency_four_reuse_four_connections) {
+    fixture f;
+    auto data = random_bytes(64 * 5 * MiB, 3);
+    auto o = f.options();
+    auto r = f.upload_ok(data, o);
+    BOOST_TEST(r.parts == 64u);
+    // Create, 64 parts, Complete and Head over at most 4 connections.
+    BOOST_TEST(r.connections_opened <= 4u);
+    BOOST_TEST(f.server.statistics().connections <= 4);
+    BOOST_TEST(r.connections_reused >= 63u);
+    BOOST_TEST(r.tls_resumed >= 1u, "new connections resume the first TLS session");
+}
+
+BOOST_AUTO_TEST_CASE(retryable_faults_end_byte_exact) {
+    struct scenario {
+        const char* name;
+        t::match where;
+        t::fault what;
+    };
+    const scenario scenarios[] = {
+        {"reset mid-body", {t::s3_op::upload_part, 2}, {t::fault_kind::reset_mid_body}},
+        {"500", {t::s3_op::upload_part, 1}, {t::fault_kind::status_500}},
+        {"503 SlowDown", {t::s3_op::upload_part, 3}, {t::fault_kind::slow_down_503, 0ms, 1}},
+        {"stall", {t::s3_op::upload_part, 2}, {t::fault_kind::stall, 4000ms}},
+        {"Connection: close", {t::s3_op::upload_part, 1}, {t::fault_kind::connection_close}},
+        {"200 with <Error> on Complete", {t::s3_op::complete, std::nullopt}, {t::fault_kind::error_in_200}},
+        {"slow first byte", {t::s3_op::upload_part, 4}, {t::fault_kind::slow_first_byte, 3000ms}},
+        {"500 on Create", {t::s3_op::create, std::nullopt}, {t::fault_kind::status_500}},
+    };
+    auto data = random_bytes(16 * MiB + 7, 4);
+    for (const auto& s : scenarios) {
+        BOOST_TEST_CONTEXT(s.name) {
+            fixture f;
+            f.server.inject(s.where, s.what);
+            auto o = f.options();
+            o.response_timeout = 2s;
+            auto started = std::chrono::steady_clock::now();
+            auto r = f.upload_ok(data, o);
+            auto took = std::chrono::steady_clock::now() - started;
+            if (s.what.kind != t::fault_kind::connection_close) BOOST_TEST(r.retries >= 1u, f.server_log());
+            // One new connection per injected connection fault at most.
+            BOOST_TEST(r.connections_opened <= 5u);
+            if (s.what.kind == t::fault_kind::slow_down_503) BOOST_TEST((took >= 1s), "Retry-After: 1 was honoured");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_kept_alive_connection_is_not_a_failed_attempt) {
+    // The server drops connections idle for 1 s; a 503 with Retry-After: 2 makes
+    // the client idle that long, so the retry finds its pooled connection dead.
+    t::s3_test_server::options opts;
+    opts.idle_timeout = 1s;
+    fixture f(opts);
+    f.server.inject({t::s3_op::upload_part, 2}, {t::fault_kind::slow_down_503, 0ms, 2});
+    auto o = f.options();
+    o.concurrency = 1;
+    auto r = f.upload_ok(random_bytes(11 * MiB, 14), o);
+    BOOST_TEST(r.retries == 1u, "only the 503 counts as a retry\n" << f.server_log());
+    BOOST_TEST(r.connections_opened == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(fatal_faults_stop_and_abort) {
+    struct scenario {
+        const char* name;
+        t::match where;
+        t::fault_kind what;
+        const char* message;
+        bool upload_created;
+    };
+    const scenario scenarios[] = {
+        {"NoSuchUpload on a part", {t::s3_op::upload_part, 2}, t::fault_kind::no_such_upload, "NoSuchUpload", true},
+        {"AccessDenied on a part", {t::s3_op::upload_part, 1}, t::fault_kind::access_denied, "AccessDenied", true},
+        {"AccessDenied on Create", {t::s3_op::create, std::nullopt}, t::fault_kind::access_denied, "AccessDenied", false},
+        {"AccessDenied on Complete", {t::s3_op::complete, std::nullopt}, t::fault_kind::access_denied, "AccessDenied", true},
+    };
+    auto data = random_bytes(16 * MiB, 5);
+    for (const auto& s : scenarios) {
+        BOOST_TEST_CONTEXT(s.name) {
+            fixture f;
+            f.server.inject(s.where, {s.what});
+            auto err = f.upload_fails(data, f.options());
+            BOOST_TEST((err.code() == e::upload_errc::rejected));
+            BOOST_TEST(contains(err.what(), s.message), err.what());
+            BOOST_TEST(f.server.open_uploads().empty(), "no orphan: " << f.server_log());
+            BOOST_TEST(!f.server.object("bucket", "obj").has_value());
+            if (s.upload_created) {
+                BOOST_TEST(err.aborted());
+                BOOST_TEST(f.server.aborted_uploads().size() == 1u);
+                BOOST_TEST(contains(err.what(), "aborted"), err.what());
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(retries_are_bounded) {
+    fixture f;
+    for (int i = 1; i <= 3; ++i) f.server.inject({t::s3_op::upload_part, 1, i}, {t::fault_kind::status_500});
+    auto o = f.options();
+    o.max_attempts = 3;
+    auto err = f.upload_fails(random_bytes(11 * MiB, 6), o);
+    BOOST_TEST((err.code() == e::upload_errc::retries_exhausted));
+    BOOST_TEST(contains(err.what(), "part 1: failed after 3 attempts"), err.what());
+    BOOST_TEST(f.server.open_uploads().empty());
+}
+
+BOOST_AUTO_TEST_CASE(keep_on_failure_leaves_the_upload_and_names_it) {
+    fixture f;
+    f.server.inject({t::s3_op::upload_part, 2}, {t::fault_kind::access_denied});
+    auto o = f.options();
+    o.keep_on_failure = true;
+    auto err = f.upload_fails(random_bytes(11 * MiB, 7), o);
+    BOOST_TEST(!err.aborted());
+    BOOST_REQUIRE(f.server.open_uploads().size() == 1u);
+    BOOST_TEST(err.upload_id() == f.server.open_uploads().front());
+    BOOST_TEST(contains(err.what(), err.upload_id()), err.what());
+}
+
+BOOST_AUTO_TEST_CASE(cancel_stops_in_flight_parts_and_aborts) {
+    fixture f;
+    auto path = f.write("src.bin", random_bytes(40 * MiB, 8));
+    auto o = f.options();
+    o.concurrency = 2;
+    e::cancel_token cancel;
+    auto on_progress = [&](const e::progress& pr) {
+        if (pr.parts_done >= 1) cancel.cancel();
+    };
+    try {
+        e::upload_file(path.string(), o, on_progress, cancel);
+        BOOST_FAIL("a cancelled upload succeeded");
+    } catch (const e::upload_error& err) {
+        BOOST_TEST((err.code() == e::upload_errc::cancelled), err.what());
+        BOOST_TEST(err.aborted());
+    }
+    BOOST_TEST(f.server.open_uploads().empty());
+    BOOST_TEST(f.server.aborted_uploads().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_from_another_thread) {
+    fixture f;
+    f.server.inject({t::s3_op::upload_part, 1}, {t::fault_kind::stall, 5000ms});
+    auto path = f.write("src.bin", random_bytes(12 * MiB, 9));
+    auto o = f.options();
+    o.stall_timeout = 30s;
+    e::cancel_token cancel;
+    std::thread canceller([cancel] {
+        std::this_thread::sleep_for(500ms);
+        cancel.cancel();
+    });
+    auto started = std::chrono::steady_clock::now();
+    BOOST_CHECK_THROW(e::upload_file(path.string(), o, {}, cancel), e::upload_error);
+    canceller.join();
+    BOOST_TEST((std::chrono::steady_clock::now() - started < 4s), "cancel cut the stalled part");
+    BOOST_TEST(f.server.open_uploads().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_file_that_changes_fails_the_upload) {
+    fixture f;
+    auto path = f.write("src.bin", random_bytes(30 * MiB, 10));
+    auto o = f.options();
+    o.concurrency = 1;
+    bool touched = false;
+    auto on_progress = [&](const e::progress& pr) {
+        if (!touched && pr.parts_done >= 1) {
+            std::ofstream(path, std::ios::app) << "grown";
+            touched = true;
+        }
+    };
+    try {
+        e::upload_file(path.string(), o, on_progress);
+        BOOST_FAIL("an upload of a changing file succeeded");
+    } catch (const e::upload_error& err) {
+        BOOST_TEST((err.code() == e::upload_errc::source_changed), err.what());
+        BOOST_TEST(contains(err.what(), "changed during the upload"), err.what());
+    }
+    BOOST_TEST(f.server.open_uploads().empty());
+}
+
+BOOST_AUTO_TEST_CASE(tls_verification_failure_is_fatal) {
+    fixture f;
+    auto o = f.options();
+    o.tls.ca_file.clear();  // the system store does not trust the test certificate
+    o.max_attempts = 3;
+    auto err = f.upload_fails("x", o);
+    BOOST_TEST((err.code() == e::upload_errc::rejected), err.what());
+    BOOST_TEST(contains(err.what(), "certificate"), err.what());
+    o.tls.verify = false;  // --no-verify-ssl
+    f.upload_ok("x", o);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_secret_is_rejected_by_signature_check) {
+    fixture f;
+    auto o = f.options();
+    hoist::sigv4::credentials c;
+    c.access_key_id = f.server.config().access_key_id;
+    c.secret_access_key = hoist::sigv4::secret_string("not-the-secret");
+    o.signer = std::make_shared<hoist::sigv4::signer>(c);
+    auto err = f.upload_fails(random_bytes(1000, 11), o);
+    BOOST_TEST(contains(err.what(), "SignatureDoesNotMatch"), err.what());
+    BOOST_TEST(!contains(err.what(), "not-the-secret"));
+}
+
+BOOST_AUTO_TEST_CASE(streams_of_unknown_size_from_a_pipe) {
+    for (std::size_t size : {0ul, 1000ul, 12 * MiB + 5}) {
+        BOOST_TEST_CONTEXT("size " << size) {
+            fixture f;
+            auto data = random_bytes(size, 12);
+            int fds[2];
+            BOOST_REQUIRE(::pipe(fds) == 0);
+            std::thread writer([&] {
+                std::size_t off = 0;
+                while (off < data.size()) {
+                    auto n = ::write(fds[1], data.data() + off, std::min<std::size_t>(65536, data.size() - off));
+                    if (n <= 0) break;
+                    off += static_cast<std::size_t>(n);
+                }
+                ::close(fds[1]);
+            });
+            auto o = f.options("stream");
+            e::upload_result r;
+            try {
+                r = e::upload_stream(fds[0], o);
+            } catch (const e::upload_error& err) {
+                BOOST_ERROR(err.what());
+            }
+            writer.join();
+            ::close(fds[0]);
+            auto stored = f.server.object("bucket", "stream");
+            BOOST_REQUIRE(stored.has_value());
+            BOOST_TEST((*stored == data));
+            BOOST_TEST(r.method == (size >= 5 * MiB ? "multipart" : "put"));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(keys_with_reserved_characters) {
+    fixture f;
+    for (std::string key : {"dir/a b+c%20d~e=f&g.bin", "ሴ/ünï.txt", "x?y#z"}) {
+        BOOST_TEST_CONTEXT(key) {
+            auto o = f.options(key);
+            f.upload_ok(random_bytes(6 * MiB, 13), o);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
