@@ -99,6 +99,11 @@ connection_pool::~connection_pool() {
     if (session_) SSL_SESSION_free(session_);
 }
 
+std::string connection_pool::authority() const {
+    bool v6 = config_.host.find(':') != std::string::npos;
+    return (v6 ? "[" + config_.host + "]" : config_.host) + ":" + std::to_string(config_.port);
+}
+
 void connection_pool::close_all() {
     idle_.clear([](std::unique_ptr<connection> c) { c->close(); });
     for (auto* c : leased_) c->close();
@@ -235,7 +240,7 @@ net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream&
     std::vector<char> slice(std::min<std::uint64_t>(slice_size, req.content_length));
     for (std::uint64_t sent = 0; sent < req.content_length;) {
         std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(slice.size(), req.content_length - sent));
-        if (auto rec = body->read(sent, std::span<char>(slice.data(), len))) {
+        if (auto rec = co_await body->read(sent, std::span<char>(slice.data(), len))) {
             source_failed = true;
             co_return rec;
         }

@@ -113,6 +113,7 @@ public:
     // Closes idle and leased connections; pending I/O on them is aborted.
     void close_all();
 
+    std::string authority() const;   // "host:port" for messages
     std::uint32_t opened() const noexcept { return opened_; }
     std::uint32_t reused() const noexcept { return reused_; }
     std::uint32_t resumed() const noexcept { return resumed_; }
@@ -136,14 +137,18 @@ private:
 
 // ---- one exchange -------------------------------------------------------------
 
-// Where a streamed request body comes from: positional reads of `size()` bytes.
+// Where a streamed request body comes from: `size()` bytes, read in order
+// (offsets only grow within one exchange; a file source also allows rereading
+// from 0 for a retry, a network source does not).
 class body_source {
 public:
     virtual ~body_source() = default;
     virtual std::uint64_t size() const = 0;
     // Fills `out` with the bytes at `offset` (exactly out.size() of them) or
-    // returns an error (a short read is an error: the source changed).
-    virtual net::error_code read(std::uint64_t offset, std::span<char> out) = 0;
+    // completes with an error (a short read is an error: the source changed).
+    virtual net::awaitable<net::error_code> read(std::uint64_t offset, std::span<char> out) = 0;
+    // Whether the same bytes can be sent again (false for a network stream).
+    virtual bool replayable() const { return true; }
 };
 
 struct http_response {

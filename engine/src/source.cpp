@@ -137,10 +137,10 @@ bool file_source::changed() const {
            st.st_mtim.tv_nsec != mtime_.tv_nsec;
 }
 
-net::error_code memory_body::read(std::uint64_t offset, std::span<char> out) {
-    if (offset + out.size() > data_.size()) return net::error_code(EIO, boost::system::system_category());
+net::awaitable<net::error_code> memory_body::read(std::uint64_t offset, std::span<char> out) {
+    if (offset + out.size() > data_.size()) co_return net::error_code(EIO, boost::system::system_category());
     std::memcpy(out.data(), data_.data() + offset, out.size());
-    return {};
+    co_return net::error_code{};
 }
 
 } // namespace hoist::engine::detail

@@ -52,8 +52,8 @@ public:
     file_part_body(const file_source& file, std::uint64_t offset, std::uint64_t size)
         : file_(file), offset_(offset), size_(size) {}
     std::uint64_t size() const override { return size_; }
-    net::error_code read(std::uint64_t offset, std::span<char> out) override {
-        return file_.read(offset_ + offset, out);
+    net::awaitable<net::error_code> read(std::uint64_t offset, std::span<char> out) override {
+        co_return file_.read(offset_ + offset, out);
     }
 
 private:
@@ -66,7 +66,7 @@ class memory_body final : public body_source {
 public:
     explicit memory_body(std::string data) : data_(std::move(data)) {}
     std::uint64_t size() const override { return data_.size(); }
-    net::error_code read(std::uint64_t offset, std::span<char> out) override;
+    net::awaitable<net::error_code> read(std::uint64_t offset, std::span<char> out) override;
     const std::string& data() const noexcept { return data_; }
 
 private:

@@ -8,6 +8,7 @@
 // closing their connections, backoff sleeps are cancelled, the dispatcher stops,
 // and the multipart upload is aborted unless keep_on_failure.
 #include "connection.hpp"
+#include "request_runner.hpp"
 #include "semaphore.hpp"
 #include "source.hpp"
 
@@ -67,16 +68,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// The result of one S3 call after its retries.
-struct call_result {
-    bool ok = false;
-    http_response response;
-    upload_errc code = upload_errc::rejected;
-    std::string error;      // one line, when !ok
-    std::string s3_code;    // the last <Error><Code>, if any
-    unsigned attempts = 0;
-};
-
 // Recent transfer rate from samples of (time, bytes sent) over a short window.
 class rate_meter {
 public:
@@ -100,9 +91,14 @@ public:
     upload_job(net::asio::io_context& ioc, const upload_options& opt, progress_callback cb)
         : ioc_(ioc), opt_(opt), on_progress_(std::move(cb)), pool_(ioc.get_executor(), make_pool_config(opt)),
           permits_(ioc.get_executor(), opt.concurrency), idle_signal_(ioc),
-          rng_(opt.seed ? opt.seed : std::random_device{}()) {
-        backoff_.base = opt.backoff_base;
-        backoff_.cap = opt.backoff_cap;
+          runner_(ioc.get_executor(), backoff_policy{opt.backoff_base, opt.backoff_cap},
+                  opt.seed, exchange_timeouts{opt.stall_timeout, opt.response_timeout}, opt.slice_size) {
+        runner_.on_sent = [this](std::size_t n) { sent(n); };
+        runner_.on_unsent = [this](std::uint64_t n) { unsent(n); };
+        runner_.on_retry = [this] {
+            ++retries_;
+            report(true);
+        };
     }
 
     // Stops the job at once with `error` (the first reason wins).
@@ -110,9 +106,9 @@ public:
         if (!failure_) failure_ = std::make_pair(code, std::move(error));
         if (stopping_) return;
         stopping_ = true;
+        runner_.stop();
         permits_.cancel();
         pool_.close_all();
-        for (auto* t : sleeping_) t->cancel();
     }
 
     net::awaitable<upload_result> run_file(const file_source& file);
@@ -133,9 +129,19 @@ private:
 
     // ---- one S3 call with retries ----------------------------------------------
 
+    // An S3 call signed with our credentials at each attempt.
     net::awaitable<call_result> call(std::string what, std::function<protocol::s3_request()> build,
-                                     body_source* body, bool cancellable, unsigned max_attempts);
-    net::awaitable<void> sleep(std::chrono::milliseconds d, bool cancellable);
+                                     body_source* body, bool cancellable, unsigned max_attempts) {
+        auto signed_build = [this, build = std::move(build)] {
+            auto req = build();
+            protocol::sign(req, *opt_.signer, opt_.region, sigv4::amz_date::from(std::chrono::system_clock::now()));
+            return req;
+        };
+        // A named spec, not a braced temporary: g++ 12 destroys a braced
+        // by-value argument of a co_awaited coroutine call twice.
+        call_spec spec{std::move(what), signed_build, body, cancellable, max_attempts};
+        co_return co_await runner_.call(pool_, std::move(spec));
+    }
 
     // ---- protocol steps ------------------------------------------------------------
 
@@ -189,9 +195,7 @@ private:
     connection_pool pool_;
     async_semaphore permits_;
     net::asio::steady_timer idle_signal_;  // woken when the last in-flight part ends
-    std::list<net::asio::steady_timer*> sleeping_;
-    backoff_policy backoff_;
-    std::mt19937_64 rng_;
+    request_runner runner_;
 
     bool stopping_ = false;
     bool completed_ok_ = false;   // CompleteMultipartUpload succeeded: nothing left to abort
@@ -210,97 +214,6 @@ private:
     std::uint64_t acked_ = 0, in_flight_ = 0, sent_total_ = 0;
     std::uint32_t parts_done_ = 0, parts_total_ = 0, retries_ = 0;
 };
-
-net::awaitable<void> upload_job::sleep(std::chrono::milliseconds d, bool cancellable) {
-    net::asio::steady_timer timer(ioc_, d);
-    if (cancellable) sleeping_.push_back(&timer);
-    auto [ec] = co_await timer.async_wait(net::use_nothrow);
-    (void)ec;
-    if (cancellable) sleeping_.remove(&timer);
-}
-
-net::awaitable<call_result> upload_job::call(std::string what, std::function<protocol::s3_request()> build,
-                                             body_source* body, bool cancellable, unsigned max_attempts) {
-    call_result out;
-    bool free_retry = true;  // one retry on a fresh connection when a reused one was dead
-    bool want_fresh = false;
-    std::string last_reason;
-    exchange_timeouts timeouts{opt_.stall_timeout, opt_.response_timeout};
-    while (out.attempts < max_attempts) {
-        if (cancellable && stopping_) {
-            out.code = upload_errc::cancelled;
-            out.error = what + ": stopped";
-            co_return out;
-        }
-        ++out.attempts;
-        protocol::outcome verdict;
-        auto [ec, lease] = co_await pool_.acquire(std::exchange(want_fresh, false));
-        if (ec) {
-            verdict = protocol::classify(classify_transport(ec), 0, "");
-            verdict.reason = "cannot connect to " + opt_.location.ep.authority() + ": " + verdict.reason + " (" +
-                             ec.message() + ")";
-        } else {
-            auto req = build();
-            protocol::sign(req, *opt_.signer, opt_.region, sigv4::amz_date::from(std::chrono::system_clock::now()));
-            std::uint64_t sent_here = 0;
-            std::function<void(std::size_t)> on_sent;
-            if (body) on_sent = [&](std::size_t n) { sent_here += n; sent(n); };
-            auto r = co_await exchange(lease.get(), req, body, opt_.slice_size, timeouts, on_sent);
-            if (r.source_failed) {
-                unsent(sent_here);
-                out.code = upload_errc::source_changed;
-                out.error = what + ": the source could not be read in full (" + r.ec.message() +
-                            "); it changed during the upload";
-                co_return out;
-            }
-            if (!r.ec) {
-                if (r.response.keep_alive) lease.mark_reusable();
-                std::string code;
-                if (!r.response.body.empty() && (r.response.status >= 300 || req.method == "POST"))
-                    if (auto err = protocol::parse_error(r.response.body)) code = err->code;
-                out.s3_code = code;
-                verdict = protocol::classify(protocol::transport_error::none, r.response.status, code,
-                                             r.response.header("Retry-After"));
-                if (verdict.kind == protocol::outcome_kind::success) {
-                    out.ok = true;
-                    out.response = std::move(r.response);
-                    co_return out;
-                }
-                unsent(sent_here);
-                if (auto err = protocol::parse_error(r.response.body); err && !err->message.empty())
-                    verdict.reason += ": " + err->message;
-            } else {
-                unsent(sent_here);
-                if (cancellable && stopping_) continue;
-                bool dead_keepalive = lease.reused() && !r.response_started && r.ec != beast::error::timeout;
-                if (dead_keepalive && free_retry) {
-                    // The server closed an idle kept-alive connection: not a failed attempt.
-                    free_retry = false;
-                    want_fresh = true;
-                    --out.attempts;
-                    continue;
-                }
-                verdict = protocol::classify(classify_transport(r.ec), 0, "");
-                verdict.reason += " (" + r.ec.message() + ")";
-            }
-        }
-        if (cancellable && stopping_) continue;
-        last_reason = verdict.reason;
-        if (verdict.kind == protocol::outcome_kind::fatal) {
-            out.code = upload_errc::rejected;
-            out.error = what + ": " + verdict.reason;
-            co_return out;
-        }
-        if (out.attempts >= max_attempts) break;
-        ++retries_;
-        report(true);
-        bool throttled = verdict.kind == protocol::outcome_kind::throttle;
-        co_await sleep(backoff_.delay(out.attempts, throttled, verdict.retry_after, rng_), cancellable);
-    }
-    out.code = (cancellable && stopping_) ? upload_errc::cancelled : upload_errc::retries_exhausted;
-    out.error = what + ": failed after " + std::to_string(out.attempts) + " attempts; last error: " + last_reason;
-    co_return out;
-}
 
 // ---- steps -------------------------------------------------------------------
 

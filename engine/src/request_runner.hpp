@@ -1,0 +1,70 @@
+// One S3 (or presign-service) call with the retry policy: lease a connection,
+// exchange, classify the outcome, back off, try again.
+//
+// Shared by the upload job and the presign service. Requests are built (and
+// signed, when the caller signs) by a callback per attempt, so every attempt
+// carries a fresh X-Amz-Date. stop() makes cancellable calls return at their
+// next step and cuts their backoff sleeps; the caller closes the pool's
+// connections to cut their I/O.
+#pragma once
+
+#include "connection.hpp"
+
+#include "hoist/engine/backoff.hpp"
+
+#include <functional>
+#include <list>
+#include <random>
+#include <string>
+
+namespace hoist::engine::detail {
+
+struct call_result {
+    bool ok = false;
+    http_response response;
+    upload_errc code = upload_errc::rejected;
+    std::string error;      // one line, when !ok
+    std::string s3_code;    // the last <Error><Code>, if any
+    unsigned status = 0;    // the last HTTP status, 0 for transport errors
+    unsigned attempts = 0;
+};
+
+struct call_spec {
+    std::string what;                                   // "part 3", "CompleteMultipartUpload": starts messages
+    std::function<protocol::s3_request()> build;        // per attempt, signed if it needs to be
+    body_source* body = nullptr;                        // streamed payload, or none
+    bool cancellable = true;                            // false for the abort that cleans up after a stop
+    unsigned max_attempts = 5;
+};
+
+class request_runner {
+public:
+    request_runner(net::asio::any_io_executor ex, backoff_policy backoff, std::uint64_t seed,
+                   exchange_timeouts timeouts, std::size_t slice_size);
+
+    // Progress hooks (optional): bytes written, bytes to take back after a
+    // failed attempt, one more retry.
+    std::function<void(std::size_t)> on_sent;
+    std::function<void(std::uint64_t)> on_unsent;
+    std::function<void()> on_retry;
+
+    // Completes when the call succeeded, failed fatally, ran out of attempts, or
+    // (cancellable) was stopped. Never throws for I/O or HTTP outcomes.
+    net::awaitable<call_result> call(connection_pool& pool, call_spec spec);
+
+    void stop();
+    bool stopping() const noexcept { return stopping_; }
+
+private:
+    net::awaitable<void> sleep(std::chrono::milliseconds d, bool cancellable);
+
+    net::asio::any_io_executor ex_;
+    backoff_policy backoff_;
+    std::mt19937_64 rng_;
+    exchange_timeouts timeouts_;
+    std::size_t slice_size_;
+    bool stopping_ = false;
+    std::list<net::asio::steady_timer*> sleeping_;
+};
+
+} // namespace hoist::engine::detail
