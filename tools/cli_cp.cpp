@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -38,9 +39,12 @@ std::uint64_t parse_size(const std::string& text, const std::string& option) {
 }
 
 void cp_command::add_to(CLI::App& parent) {
-    app = parent.add_subcommand("cp", "Upload a file (or - for stdin) to s3://BUCKET/KEY");
+    app = parent.add_subcommand("cp", "Upload a file (or - for stdin) to s3://BUCKET/KEY, or through a presign service");
     app->add_option("source", source, "file to upload, or - for standard input")->required();
-    app->add_option("destination", destination, "s3://BUCKET/KEY")->required();
+    app->add_option("destination", destination, "s3://BUCKET/KEY (not with --via: the service chooses the key)");
+    app->add_option("--via", via, "upload through a presign service (hoist serve) at this URL");
+    app->add_option("--token", token, "the service's bearer token (default: $HOIST_TOKEN)");
+    app->add_option("--name", name, "file name given to the service (default: the source file's name)");
     app->add_option("--part-size", part_size, "part size, at least 5MiB; grown when a file needs more than 10,000 parts")
         ->capture_default_str();
     app->add_option("--concurrency", concurrency, "parts in flight")->capture_default_str()->check(CLI::Range(1, 1024));
@@ -120,8 +124,18 @@ private:
 } // namespace
 
 int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader& files) const {
-    auto dest = protocol::parse_s3_url(destination);
     engine::upload_options opt;
+    protocol::s3_url dest;
+    if (via) {
+        if (!destination.empty()) throw usage_error("--via uploads where the service says: drop " + destination);
+        auto bearer = token ? token : env("HOIST_TOKEN");
+        if (!bearer || bearer->empty()) throw usage_error("--via needs --token TOKEN (or HOIST_TOKEN)");
+        std::string file_name = name.value_or(source == "-" ? std::string("stdin") : std::filesystem::path(source).filename().string());
+        opt.via = engine::via_service{protocol::parse_endpoint(*via), sigv4::secret_string(*bearer), file_name};
+    } else {
+        if (destination.empty()) throw usage_error("the destination s3://BUCKET/KEY is missing (or use --via)");
+        dest = protocol::parse_s3_url(destination);
+    }
     opt.part_size = parse_size(part_size, "--part-size");
     opt.multipart_threshold = parse_size(multipart_threshold, "--multipart-threshold");
     try {
@@ -141,10 +155,12 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
     opt.keep_on_failure = keep_on_failure;
     opt.content_type = content_type;
 
-    auto target = resolve(aws, env, files);
-    opt.location = protocol::locate(target.endpoint, dest.bucket, dest.key, target.style);
-    opt.region = target.region;
-    opt.signer = std::make_shared<sigv4::signer>(target.credentials.creds);
+    if (!via) {
+        auto target = resolve(aws, env, files);
+        opt.location = protocol::locate(target.endpoint, dest.bucket, dest.key, target.style);
+        opt.region = target.region;
+        opt.signer = std::make_shared<sigv4::signer>(target.credentials.creds);
+    }
     // --ca-bundle wins over AWS_CA_BUNDLE, as in aws-cli.
     opt.tls.ca_file = ca_bundle ? *ca_bundle : env("AWS_CA_BUNDLE").value_or("");
     opt.tls.verify = !no_verify_ssl;
@@ -172,6 +188,9 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
         return usage ? exit_usage : exit_failed;
     }
     display.finish(r);
+    if (!r.fallback_reason.empty() && !quiet)
+        std::cerr << "hoist: warning: presigned PUTs failed (" << r.fallback_reason
+                  << "); the parts went through the service instead\n";
     if (json) {
         boost::json::object o{{"bytes", r.bytes},
                               {"seconds", r.seconds},
@@ -185,10 +204,11 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
                               {"etag", r.etag},
                               {"upload_id", r.upload_id},
                               {"checksum", r.checksum},
-                              {"part_size", opt.part_size},
+                              {"part_size", r.part_size},
                               {"concurrency", opt.concurrency},
                               {"bucket", dest.bucket},
-                              {"key", dest.key}};
+                              {"key", r.key}};
+        if (!r.fallback_reason.empty()) o["fallback_reason"] = r.fallback_reason;
         std::cout << boost::json::serialize(o) << '\n';
     }
     return exit_ok;

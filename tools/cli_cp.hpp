@@ -28,6 +28,9 @@ struct cp_command {
     bool quiet = false;
     bool json = false;
     std::string content_type = "application/octet-stream";
+    std::optional<std::string> via;        // presign service URL
+    std::optional<std::string> token;      // its bearer token (else HOIST_TOKEN)
+    std::optional<std::string> name;       // file name sent to the service (default: the source's)
     aws_options aws;
 
     void add_to(CLI::App& parent);

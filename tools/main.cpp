@@ -4,6 +4,7 @@
 // credentials. Errors are one line on stderr, "hoist: error: ...".
 #include "cli_cp.hpp"
 #include "cli_presign.hpp"
+#include "cli_serve.hpp"
 
 #include "hoist/sigv4/credentials.hpp"
 
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
     cp.add_to(app);
     cli::presign_command presign;
     presign.add_to(app);
+    cli::serve_command serve;
+    serve.add_to(app);
 
     try {
         app.parse(argc, argv);
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
         auto files = protocol::filesystem_reader();
         if (*cp.app) return cp.run(env, files);
         if (*presign.app) return presign.run(env, files);
+        if (*serve.app) return serve.run(env, files);
     } catch (const cli::usage_error& e) {
         return fail(cli::exit_usage, e.what());
     } catch (const protocol::config_error& e) {

@@ -7,6 +7,7 @@
 // Any fatal outcome or a cancel() stops the job: in-flight requests are cut by
 // closing their connections, backoff sleeps are cancelled, the dispatcher stops,
 // and the multipart upload is aborted unless keep_on_failure.
+#include "cancel_state.hpp"
 #include "connection.hpp"
 #include "request_runner.hpp"
 #include "semaphore.hpp"
@@ -17,6 +18,7 @@
 #include "hoist/engine/upload.hpp"
 #include "hoist/protocol/classify.hpp"
 #include "hoist/protocol/part_plan.hpp"
+#include "hoist/protocol/presign_api.hpp"
 #include "hoist/protocol/xml.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -26,19 +28,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
+
 #include <deque>
+#include <map>
 #include <list>
 #include <mutex>
 
 namespace hoist::engine {
 
 // ---- cancel_token -------------------------------------------------------------
-
-struct cancel_token::state {
-    std::atomic<bool> flag{false};
-    std::mutex mutex;
-    std::function<void()> notify;  // set while an upload runs: posts the cancel into its io_context
-};
 
 cancel_token::cancel_token() : state_(std::make_shared<state>()) {}
 
@@ -89,10 +88,21 @@ private:
 class upload_job {
 public:
     upload_job(net::asio::io_context& ioc, const upload_options& opt, progress_callback cb)
-        : ioc_(ioc), opt_(opt), on_progress_(std::move(cb)), pool_(ioc.get_executor(), make_pool_config(opt)),
+        : ioc_(ioc), opt_(opt), on_progress_(std::move(cb)),
           permits_(ioc.get_executor(), opt.concurrency), idle_signal_(ioc),
           runner_(ioc.get_executor(), backoff_policy{opt.backoff_base, opt.backoff_cap},
                   opt.seed, exchange_timeouts{opt.stall_timeout, opt.response_timeout}, opt.slice_size) {
+        // Presigned URLs sign only Host: an x-amz-checksum-* header would be
+        // refused as unsigned, Content-MD5 is allowed. So via a service, crc32c
+        // becomes md5.
+        checksum_ = opt.via && opt.checksum == protocol::integrity::kind::crc32c ? protocol::integrity::kind::md5
+                                                                                 : opt.checksum;
+        if (opt.via) {
+            method_ = "presigned-s3";
+            service_pool_ = std::make_unique<connection_pool>(ioc.get_executor(), make_pool_config(opt, opt.via->service));
+        } else {
+            pool_ = std::make_unique<connection_pool>(ioc.get_executor(), make_pool_config(opt, opt.location.ep));
+        }
         runner_.on_sent = [this](std::size_t n) { sent(n); };
         runner_.on_unsent = [this](std::uint64_t n) { unsent(n); };
         runner_.on_retry = [this] {
@@ -108,18 +118,19 @@ public:
         stopping_ = true;
         runner_.stop();
         permits_.cancel();
-        pool_.close_all();
+        if (pool_) pool_->close_all();
+        if (service_pool_) service_pool_->close_all();
     }
 
     net::awaitable<upload_result> run_file(const file_source& file);
     net::awaitable<upload_result> run_stream(int fd);
 
 private:
-    static pool_config make_pool_config(const upload_options& opt) {
+    static pool_config make_pool_config(const upload_options& opt, const protocol::endpoint& ep) {
         pool_config c;
-        c.host = opt.location.ep.host;
-        c.port = opt.location.ep.port;
-        c.use_tls = opt.location.ep.tls();
+        c.host = ep.host;
+        c.port = ep.port;
+        c.use_tls = ep.tls();
         c.tls = opt.tls;
         c.connect_timeout = opt.connect_timeout;
         c.idle_timeout = opt.idle_timeout;
@@ -140,8 +151,21 @@ private:
         // A named spec, not a braced temporary: g++ 12 destroys a braced
         // by-value argument of a co_awaited coroutine call twice.
         call_spec spec{std::move(what), signed_build, body, cancellable, max_attempts};
-        co_return co_await runner_.call(pool_, std::move(spec));
+        co_return co_await runner_.call(*pool_, std::move(spec));
     }
+
+    // ---- through a presign service (opt_.via) ---------------------------------------
+
+    // POST /v1/presigned-upload with a JSON body; the answer's JSON, or the
+    // failure (with the service's own error message when it sent one).
+    net::awaitable<std::optional<boost::json::object>> service_call(std::string what, boost::json::object body,
+                                                                    bool cancellable = true);
+    // The storage pool for presigned URLs: created for the first URL's host.
+    connection_pool& storage_pool(const protocol::endpoint& ep);
+    net::awaitable<std::optional<std::string>> part_url(std::uint32_t number);
+    net::awaitable<bool> service_start(std::uint64_t size);
+    net::awaitable<call_result> presigned_part(std::uint32_t number, body_source& body, const protocol::integrity& check);
+    net::awaitable<call_result> proxied_part(std::uint32_t number, body_source& body, const protocol::integrity& check);
 
     // ---- protocol steps ------------------------------------------------------------
 
@@ -192,7 +216,8 @@ private:
     net::asio::io_context& ioc_;
     const upload_options& opt_;
     progress_callback on_progress_;
-    connection_pool pool_;
+    std::unique_ptr<connection_pool> pool_;          // storage (direct, or presigned URLs' host)
+    std::unique_ptr<connection_pool> service_pool_;  // the presign service (via)
     async_semaphore permits_;
     net::asio::steady_timer idle_signal_;  // woken when the last in-flight part ends
     request_runner runner_;
@@ -201,6 +226,17 @@ private:
     bool completed_ok_ = false;   // CompleteMultipartUpload succeeded: nothing left to abort
     bool aborted_ = false;
     std::string abort_error_;
+    // via: what the service handed out.
+    std::string s3_key_, upload_token_;
+    std::map<std::uint32_t, std::string> part_urls_;
+    clock::time_point urls_fetched_{};
+    std::uint64_t part_size_ = 0;
+    std::optional<std::uint64_t> confirmed_size_;
+    bool fallback_ = false;
+    std::string fallback_reason_;
+    std::uint64_t planned_part_size_ = 0;
+    bool multipart_ = true;
+    protocol::integrity::kind checksum_ = protocol::integrity::kind::crc32c;             // presigned PUTs refused: parts go through the service's proxy
     std::optional<std::pair<upload_errc, std::string>> failure_;
     std::string upload_id_;
     std::vector<protocol::completed_part> completed_;
@@ -218,6 +254,7 @@ private:
 // ---- steps -------------------------------------------------------------------
 
 net::awaitable<bool> upload_job::create_upload() {
+    if (opt_.via) co_return co_await service_start(total_.value_or(0));
     auto r = co_await call(
         "CreateMultipartUpload",
         [&] { return protocol::create_multipart_upload(opt_.location, opt_.checksum, opt_.content_type); }, nullptr,
@@ -241,10 +278,26 @@ net::awaitable<bool> upload_job::create_upload() {
 net::awaitable<void> upload_job::upload_part(std::uint32_t number, std::unique_ptr<body_source> body,
                                              protocol::integrity check) {
     std::uint64_t size = body->size();
-    auto r = co_await call(
-        "part " + std::to_string(number),
-        [&] { return protocol::upload_part(opt_.location, upload_id_, number, size, check); }, body.get(), true,
-        opt_.max_attempts);
+    call_result r;
+    if (!opt_.via) {
+        r = co_await call(
+            "part " + std::to_string(number),
+            [&] { return protocol::upload_part(opt_.location, upload_id_, number, size, check); }, body.get(), true,
+            opt_.max_attempts);
+    } else {
+        if (!fallback_) {
+            r = co_await presigned_part(number, *body, check);
+            bool refused = !r.ok && (r.code == upload_errc::rejected || r.code == upload_errc::retries_exhausted);
+            if (refused && !stopping_) {
+                // Presigned PUTs refused or blocked: the product's fallback, the
+                // service's own proxy, for this part and the rest.
+                if (!fallback_) fallback_reason_ = r.error;
+                fallback_ = true;
+                method_ = "chunked-s3";
+            }
+        }
+        if (fallback_ && !r.ok && !stopping_) r = co_await proxied_part(number, *body, check);
+    }
     if (!r.ok) {
         fail(r.code, r.error);
         co_return;
@@ -255,6 +308,7 @@ net::awaitable<void> upload_job::upload_part(std::uint32_t number, std::unique_p
         co_return;
     }
     completed_[number - 1] = {number, *etag, check.type == protocol::integrity::kind::crc32c ? check.base64 : ""};
+    if (etag->front() != '"') completed_[number - 1].etag = "\"" + *etag + "\"";
     ++parts_done_;
     acked(size);
 }
@@ -284,6 +338,21 @@ net::awaitable<void> upload_job::wait_idle() {
 }
 
 net::awaitable<bool> upload_job::complete_upload() {
+    if (opt_.via) {
+        boost::json::array parts;
+        for (const auto& p : completed_) parts.push_back({{"PartNumber", p.part_number}, {"ETag", p.etag}});
+        boost::json::object request{{"action", "complete"},
+                                                    {"uploadId", upload_id_},
+                                                    {"s3Key", s3_key_},
+                                                    {"uploadToken", upload_token_},
+                                                    {"parts", std::move(parts)}};
+    auto r = co_await service_call("complete", std::move(request));
+        if (!r) co_return false;
+        completed_ok_ = true;
+        if (auto* e = r->if_contains("etag"); e && e->is_string()) etag_ = std::string(e->as_string());
+        if (auto* n = r->if_contains("size"); n && n->is_number()) confirmed_size_ = n->to_number<std::uint64_t>();
+        co_return true;
+    }
     auto r = co_await call(
         "CompleteMultipartUpload",
         [&] { return protocol::complete_multipart_upload(opt_.location, upload_id_, completed_); }, nullptr, true,
@@ -305,6 +374,18 @@ net::awaitable<bool> upload_job::complete_upload() {
 }
 
 net::awaitable<bool> upload_job::verify(std::uint64_t size) {
+    if (opt_.via) {
+        // The service checked the stored object (HeadObject) and reports its size;
+        // a single presigned PUT's 200 with Content-MD5 is its own confirmation.
+        if (multipart_ && confirmed_size_ != size) {
+            fail(upload_errc::verification_failed,
+                 "verification failed: the service reports " +
+                     (confirmed_size_ ? std::to_string(*confirmed_size_) : std::string("no")) + " bytes, expected " +
+                     std::to_string(size));
+            co_return false;
+        }
+        co_return true;
+    }
     auto r = co_await call(
         "HeadObject", [&] { return protocol::head_object(opt_.location); }, nullptr, true, opt_.max_attempts);
     if (!r.ok) {
@@ -324,6 +405,15 @@ net::awaitable<bool> upload_job::verify(std::uint64_t size) {
 
 net::awaitable<void> upload_job::abort_upload() {
     // Not cancellable: the abort is what cleans up after a cancel.
+    if (opt_.via) {
+        boost::json::object request{{"action", "abort"}, {"uploadId", upload_id_}, {"s3Key", s3_key_},
+                                                 {"uploadToken", upload_token_}};
+    auto r = co_await service_call("abort", std::move(request),
+                                       false);
+        aborted_ = r.has_value();
+        if (!aborted_) abort_error_ = "the service's abort failed";
+        co_return;
+    }
     auto r = co_await call(
         "AbortMultipartUpload", [&] { return protocol::abort_multipart_upload(opt_.location, upload_id_); },
         nullptr, false, 3);
@@ -332,9 +422,44 @@ net::awaitable<void> upload_job::abort_upload() {
 }
 
 net::awaitable<bool> upload_job::put_object(body_source& body, protocol::integrity check) {
-    method_ = "put";
+    multipart_ = false;
+    method_ = opt_.via ? "single-put" : "put";
     parts_total_ = 1;
     std::uint64_t size = body.size();
+    if (opt_.via) {
+        boost::json::object request{{"action", "single"},
+                                                  {"fileName", opt_.via->file_name},
+                                                  {"fileSize", size},
+                                                  {"contentType", opt_.content_type}};
+    auto r = co_await service_call("single", std::move(request));
+        if (!r) co_return false;
+        if (auto* k = r->if_contains("s3Key"); k && k->is_string()) s3_key_ = std::string(k->as_string());
+        auto* url = r->if_contains("url");
+        if (!url || !url->is_string()) {
+            fail(upload_errc::rejected, "the service's single answer has no url");
+            co_return false;
+        }
+        auto target = protocol::parse_presigned_url(url->as_string());
+        auto build = [&] {
+            protocol::s3_request req;
+            req.method = "PUT";
+            req.host = target.host;
+            req.raw_target = target.target;
+            req.content_length = size;
+            if (check.type == protocol::integrity::kind::md5) req.headers.push_back({"Content-MD5", check.base64});
+            return req;
+        };
+        call_spec spec{"single PUT", build, &body, true, opt_.max_attempts};
+        auto put = co_await runner_.call(storage_pool(target.ep), std::move(spec));
+        if (!put.ok) {
+            fail(put.code, put.error);
+            co_return false;
+        }
+        etag_ = put.response.header("ETag").value_or("");
+        parts_done_ = 1;
+        acked(size);
+        co_return true;
+    }
     auto r = co_await call(
         "PutObject", [&] { return protocol::put_object(opt_.location, size, check, opt_.content_type); }, &body, true,
         opt_.max_attempts);
@@ -348,33 +473,183 @@ net::awaitable<bool> upload_job::put_object(body_source& body, protocol::integri
     co_return true;
 }
 
+// ---- via a presign service -------------------------------------------------------
+
+connection_pool& upload_job::storage_pool(const protocol::endpoint& ep) {
+    if (!pool_) pool_ = std::make_unique<connection_pool>(ioc_.get_executor(), make_pool_config(opt_, ep));
+    return *pool_;
+}
+
+net::awaitable<std::optional<boost::json::object>> upload_job::service_call(std::string what, boost::json::object body,
+                                                                            bool cancellable) {
+    std::string text = boost::json::serialize(body);
+    auto build = [&] {
+        protocol::s3_request req;
+        req.method = "POST";
+        req.host = opt_.via->service.authority();
+        req.raw_target = std::string(protocol::presigned_upload_path);
+        req.headers = {{"Authorization", "Bearer " + opt_.via->bearer_token.reveal()},
+                       {"Content-Type", "application/json"}};
+        req.body = text;
+        req.content_length = text.size();
+        return req;
+    };
+    call_spec spec{"service " + what, build, nullptr, cancellable, opt_.max_attempts};
+    auto r = co_await runner_.call(*service_pool_, std::move(spec));
+    boost::system::error_code ec;
+    auto answer = boost::json::parse(r.response.body, ec);
+    if (!r.ok) {
+        std::string message = r.error;
+        if (!ec && answer.is_object())
+            if (auto* e = answer.as_object().if_contains("error"); e && e->is_object())
+                if (auto* m = e->as_object().if_contains("message"); m && m->is_string())
+                    message = "service " + what + ": " + std::string(m->as_string()) + " (HTTP " +
+                              std::to_string(r.status) + ")";
+        if (cancellable) fail(r.code, message);
+        co_return std::nullopt;
+    }
+    if (ec || !answer.is_object()) {
+        if (cancellable) fail(upload_errc::rejected, "service " + what + ": the answer is not a JSON object");
+        co_return std::nullopt;
+    }
+    co_return std::move(answer.as_object());
+}
+
+net::awaitable<bool> upload_job::service_start(std::uint64_t size) {
+    boost::json::object request{{"action", "start"},
+                                             {"fileName", opt_.via->file_name},
+                                             {"fileSize", size},
+                                             {"contentType", opt_.content_type}};
+    auto r = co_await service_call("start", std::move(request));
+    if (!r) co_return false;
+    try {
+        upload_id_ = std::string(r->at("uploadId").as_string());
+        s3_key_ = std::string(r->at("s3Key").as_string());
+        upload_token_ = std::string(r->at("uploadToken").as_string());
+        part_size_ = r->at("partSize").to_number<std::uint64_t>();
+        for (const auto& u : r->at("presignedUrls").as_array())
+            part_urls_[static_cast<std::uint32_t>(u.at("partNumber").to_number<std::uint64_t>())] =
+                std::string(u.at("url").as_string());
+    } catch (const std::exception& e) {
+        fail(upload_errc::rejected, std::string("service start: unexpected answer: ") + e.what());
+        co_return false;
+    }
+    urls_fetched_ = clock::now();
+    co_return true;
+}
+
+net::awaitable<std::optional<std::string>> upload_job::part_url(std::uint32_t number) {
+    // URLs live presign_expiry (an hour by default); refresh well before.
+    bool stale = clock::now() - urls_fetched_ > std::chrono::minutes(30);
+    if (stale) part_urls_.clear();
+    if (auto it = part_urls_.find(number); it != part_urls_.end()) co_return it->second;
+    boost::json::array numbers;
+    for (std::uint32_t n = number; n < number + 100 && n <= parts_total_; ++n)
+        if (!part_urls_.count(n)) numbers.push_back(n);
+    boost::json::object request{{"action", "presign"},
+                                               {"uploadId", upload_id_},
+                                               {"s3Key", s3_key_},
+                                               {"uploadToken", upload_token_},
+                                               {"partNumbers", std::move(numbers)}};
+    auto r = co_await service_call("presign", std::move(request));
+    if (!r) co_return std::nullopt;
+    if (stale) urls_fetched_ = clock::now();
+    try {
+        for (const auto& u : r->at("presignedUrls").as_array())
+            part_urls_[static_cast<std::uint32_t>(u.at("partNumber").to_number<std::uint64_t>())] =
+                std::string(u.at("url").as_string());
+    } catch (const std::exception& e) {
+        fail(upload_errc::rejected, std::string("service presign: unexpected answer: ") + e.what());
+        co_return std::nullopt;
+    }
+    if (auto it = part_urls_.find(number); it != part_urls_.end()) co_return it->second;
+    fail(upload_errc::rejected, "service presign: no URL for part " + std::to_string(number));
+    co_return std::nullopt;
+}
+
+net::awaitable<call_result> upload_job::presigned_part(std::uint32_t number, body_source& body,
+                                                       const protocol::integrity& check) {
+    call_result r;
+    for (int refresh = 0; refresh < 2; ++refresh) {
+        auto url = co_await part_url(number);
+        if (!url) {
+            r.code = upload_errc::cancelled;
+            r.error = "no URL";
+            co_return r;
+        }
+        auto target = protocol::parse_presigned_url(*url);
+        auto build = [&] {
+            protocol::s3_request req;
+            req.method = "PUT";
+            req.host = target.host;
+            req.raw_target = target.target;
+            req.content_length = body.size();
+            if (check.type == protocol::integrity::kind::md5) req.headers.push_back({"Content-MD5", check.base64});
+            return req;
+        };
+        call_spec spec{"part " + std::to_string(number), build, &body, true, opt_.max_attempts};
+        r = co_await runner_.call(storage_pool(target.ep), std::move(spec));
+        // An expired URL is not a refusal: get a fresh one and try again.
+        bool expired = !r.ok && r.status == 403 && r.response.body.find("expired") != std::string::npos;
+        if (!expired) break;
+        part_urls_.erase(number);
+        urls_fetched_ = {};
+    }
+    co_return r;
+}
+
+net::awaitable<call_result> upload_job::proxied_part(std::uint32_t number, body_source& body,
+                                                     const protocol::integrity& check) {
+    auto build = [&] {
+        protocol::s3_request req;
+        req.method = "PUT";
+        req.host = opt_.via->service.authority();
+        req.raw_target = "/v1/uploads/" + sigv4::uri_encode(upload_id_, false) + "/parts/" + std::to_string(number) +
+                         "?key=" + sigv4::uri_encode(s3_key_, false);
+        req.headers = {{"Authorization", "Bearer " + opt_.via->bearer_token.reveal()},
+                       {"X-Upload-Token", upload_token_}};
+        if (check.type == protocol::integrity::kind::md5) req.headers.push_back({"Content-MD5", check.base64});
+        req.content_length = body.size();
+        return req;
+    };
+    call_spec spec{"part " + std::to_string(number) + " (through the service)", build, &body, true,
+                   opt_.max_attempts};
+    co_return co_await runner_.call(*service_pool_, std::move(spec));
+}
+
 upload_result upload_job::result(std::uint64_t size) const {
     upload_result out;
     out.bytes = size;
     out.seconds = std::chrono::duration<double>(clock::now() - started_).count();
     out.parts = parts_done_;
     out.retries = retries_;
-    out.connections_opened = pool_.opened();
-    out.connections_reused = pool_.reused();
-    out.tls_resumed = pool_.resumed();
+    for (const auto* p : {pool_.get(), service_pool_.get()}) {
+        if (!p) continue;
+        out.connections_opened += p->opened();
+        out.connections_reused += p->reused();
+        out.tls_resumed += p->resumed();
+    }
     out.method = method_;
     out.etag = etag_;
     out.upload_id = upload_id_;
-    out.checksum = std::string(protocol::to_string(opt_.checksum));
+    out.checksum = std::string(protocol::to_string(checksum_));
+    out.key = opt_.via ? s3_key_ : opt_.location.key;
+    out.part_size = planned_part_size_;
+    out.fallback_reason = fallback_reason_;
     return out;
 }
 
 // After the parts: complete and verify, or abort and throw.
 net::awaitable<upload_result> upload_job::finish(std::uint64_t size) {
     co_await wait_idle();
-    if (!failure_ && method_ == "multipart" && co_await complete_upload()) {
+    if (!failure_ && multipart_ && co_await complete_upload()) {
         if (co_await verify(size)) co_return result(size);
-    } else if (!failure_ && method_ == "put") {
+    } else if (!failure_ && !multipart_) {
         if (co_await verify(size)) co_return result(size);
     }
     if (!failure_) fail(upload_errc::rejected, "upload failed");
     auto [code, message] = *failure_;
-    bool multipart_open = method_ == "multipart" && !upload_id_.empty() && !completed_ok_;
+    bool multipart_open = multipart_ && !upload_id_.empty() && !completed_ok_;
     if (multipart_open && !opt_.keep_on_failure) {
         co_await abort_upload();
         if (aborted_)
@@ -393,7 +668,7 @@ net::awaitable<upload_result> upload_job::run_file(const file_source& file) {
     total_ = size;
     if (size < opt_.multipart_threshold || size == 0) {
         file_part_body body(file, 0, size);
-        auto check = integrity_builder(opt_.checksum);
+        auto check = integrity_builder(checksum_);
         if (auto ec = file.scan(0, size, [&](const char* p, std::size_t len) { check.update(p, len); }))
             throw upload_error(upload_errc::source_changed, "cannot read '" + file.name() + "': " + ec.message());
         if (co_await put_object(body, check.finish()) && file.changed())
@@ -401,10 +676,19 @@ net::awaitable<upload_result> upload_job::run_file(const file_source& file) {
         co_return co_await finish(size);
     }
 
-    auto plan = protocol::plan_parts(size, opt_.part_size);
+    // Via a service, the service chooses the part size (and presigns for it):
+    // create first, then plan with its answer.
+    protocol::part_plan plan;
+    if (opt_.via) {
+        if (!co_await create_upload()) co_return co_await finish(size);
+        plan = protocol::plan_parts(size, part_size_);
+    } else {
+        plan = protocol::plan_parts(size, opt_.part_size);
+    }
     parts_total_ = plan.part_count;
+    planned_part_size_ = plan.part_size;
     completed_.resize(plan.part_count);
-    if (!co_await create_upload()) co_return co_await finish(size);
+    if (!opt_.via && !co_await create_upload()) co_return co_await finish(size);
     report(true);
 
     for (std::uint32_t n = 1; n <= plan.part_count && !stopping_; ++n) {
@@ -415,9 +699,9 @@ net::awaitable<upload_result> upload_job::run_file(const file_source& file) {
             break;
         }
         // The part's integrity value, computed once and reused on every attempt.
-        integrity_builder check(opt_.checksum);
+        integrity_builder check(checksum_);
         net::error_code ec;
-        if (opt_.checksum != protocol::integrity::kind::none)
+        if (checksum_ != protocol::integrity::kind::none)
             ec = file.scan(plan.offset(n), plan.size(n), [&](const char* p, std::size_t len) { check.update(p, len); });
         if (ec || file.changed()) {
             permits_.release();
@@ -454,7 +738,7 @@ net::awaitable<upload_result> upload_job::run_stream(int fd) {
         permits_.release();
         total_ = first.size();
         memory_body body(std::move(first));
-        co_await put_object(body, compute_integrity(opt_.checksum, body.data()));
+        co_await put_object(body, compute_integrity(checksum_, body.data()));
         co_return co_await finish(total);
     }
     if (!co_await create_upload()) {
@@ -464,7 +748,7 @@ net::awaitable<upload_result> upload_job::run_stream(int fd) {
     completed_.reserve(64);
     auto spawn_buffer = [&](std::uint32_t n, std::string data) {
         if (completed_.size() < n) completed_.resize(n);
-        auto check = compute_integrity(opt_.checksum, data);
+        auto check = compute_integrity(checksum_, data);
         spawn_part(n, std::make_unique<memory_body>(std::move(data)), std::move(check));
     };
     spawn_buffer(1, std::move(first));
@@ -498,8 +782,13 @@ net::awaitable<upload_result> upload_job::run_stream(int fd) {
 
 void validate(const upload_options& opt) {
     auto bad = [](const std::string& why) { return upload_error(upload_errc::invalid_argument, why); };
-    if (!opt.signer) throw bad("no signer (credentials) given");
-    if (opt.region.empty()) throw bad("the region is empty");
+    if (opt.via) {
+        if (opt.via->bearer_token.empty()) throw bad("no bearer token for the presign service");
+        if (opt.via->file_name.empty()) throw bad("no file name for the presign service");
+    } else {
+        if (!opt.signer) throw bad("no signer (credentials) given");
+        if (opt.region.empty()) throw bad("the region is empty");
+    }
     if (opt.concurrency < 1 || opt.concurrency > 1024) throw bad("concurrency must be 1 to 1024");
     if (opt.max_attempts < 1 || opt.max_attempts > 100) throw bad("attempts must be 1 to 100");
     if (opt.slice_size < 4096 || opt.slice_size > 64 * 1024 * 1024) throw bad("slice size must be 4 KiB to 64 MiB");

@@ -1,5 +1,7 @@
 #include "hoist/protocol/requests.hpp"
 
+#include <boost/url/parse.hpp>
+
 #include <algorithm>
 #include <cctype>
 
@@ -44,6 +46,7 @@ std::string_view to_string(integrity::kind k) {
 }
 
 std::string s3_request::target() const {
+    if (!raw_target.empty()) return raw_target;
     std::string out = sigv4::uri_encode(path.empty() ? "/" : path, true);
     char sep = '?';
     for (const auto& [name, value] : query) {
@@ -157,6 +160,20 @@ void sign(s3_request& req, const sigv4::signer& signer, const std::string& regio
     params.date = date;
     auto result = signer.sign_headers(to_sign, params);
     req.headers.insert(req.headers.end(), result.added_headers.begin(), result.added_headers.end());
+}
+
+presigned_target parse_presigned_url(std::string_view url) {
+    auto parsed = boost::urls::parse_uri(url);
+    if (!parsed || (parsed->scheme() != "https" && parsed->scheme() != "http") || !parsed->has_authority())
+        throw address_error("not a presigned http(s) URL");
+    presigned_target out;
+    std::string origin = std::string(parsed->scheme()) + "://" + std::string(parsed->encoded_authority());
+    out.ep = parse_endpoint(origin);
+    out.host = out.ep.authority();
+    out.target = std::string(parsed->encoded_path());
+    if (out.target.empty()) out.target = "/";
+    if (parsed->has_query()) out.target += "?" + std::string(parsed->encoded_query());
+    return out;
 }
 
 std::string presign_url(const object_location& loc, const std::string& method,

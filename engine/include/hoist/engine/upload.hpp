@@ -38,7 +38,21 @@ struct tls_options {
     std::string ca_file;       // PEM bundle; empty = the system store
 };
 
+// Upload through a presign service (`hoist serve`) instead of with our own
+// credentials: the service creates the upload and presigns part URLs; parts go
+// straight to storage; when presigned PUTs are refused or blocked, parts go
+// through the service's proxy route instead.
+struct via_service {
+    protocol::endpoint service;          // e.g. https://uploads.example.com
+    sigv4::secret_string bearer_token;   // "Authorization: Bearer ..."
+    std::string file_name;               // the name the service sanitises into the key
+};
+
 struct upload_options {
+    // Set to upload through a presign service; then location, region and
+    // signer are not used (the service holds the credentials).
+    std::optional<via_service> via;
+
     protocol::object_location location;          // endpoint, Host, path of the destination object
     std::string region;
     std::shared_ptr<const sigv4::signer> signer;
@@ -79,7 +93,7 @@ struct progress {
     std::uint32_t retries = 0;
     double rate_bytes_per_s = 0;                // recent rate over the last few seconds
     std::chrono::duration<double> elapsed{};
-    std::string method;                          // "multipart" or "put"
+    std::string method;                          // as upload_result::method
 };
 
 using progress_callback = std::function<void(const progress&)>;
@@ -92,10 +106,13 @@ struct upload_result {
     std::uint32_t connections_opened = 0;
     std::uint32_t connections_reused = 0;
     std::uint32_t tls_resumed = 0;      // new connections that resumed a TLS session
-    std::string method;                 // "multipart" or "put"
+    std::string method;                 // "multipart", "put"; via a service: "presigned-s3", "chunked-s3", "single-put"
     std::string etag;
     std::string upload_id;              // multipart only
     std::string checksum;               // "crc32c", "md5" or "none"
+    std::string key;                    // the object key (via a service: the one it chose)
+    std::uint64_t part_size = 0;        // as planned (grown, or the service's)
+    std::string fallback_reason;        // via: why presigned PUTs gave way to the proxy, if they did
 };
 
 enum class upload_errc {

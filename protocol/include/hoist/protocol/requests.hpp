@@ -30,6 +30,9 @@ struct s3_request {
     std::string body;                          // small in-memory body, or empty
     std::uint64_t content_length = 0;          // body.size(), or the streamed payload's length
     std::string payload_hash = std::string(sigv4::unsigned_payload);
+    // When set, sent as the request target verbatim (a presigned URL's path
+    // and query, already encoded); path and query are then ignored.
+    std::string raw_target;
 
     // The request target as sent: the path encoded once with '/' kept, then the
     // query in wire order ("?uploads", "?partNumber=1&uploadId=...").
@@ -67,6 +70,16 @@ s3_request head_object(const object_location& loc);
 // Adds X-Amz-Date, x-amz-content-sha256, X-Amz-Security-Token (if any) and
 // Authorization to req.headers. Throws sigv4::sigv4_error on bad input.
 void sign(s3_request& req, const sigv4::signer& signer, const std::string& region, const sigv4::amz_date& date);
+
+// A presigned URL taken apart for sending: where to connect, the Host header
+// and the target exactly as signed.
+struct presigned_target {
+    endpoint ep;
+    std::string host;
+    std::string target;
+};
+// Throws address_error for anything but an absolute http(s) URL.
+presigned_target parse_presigned_url(std::string_view url);
 
 // A presigned URL for `method` on loc (plus extra query, e.g. partNumber and
 // uploadId for an UploadPart URL), signed for Host only with UNSIGNED-PAYLOAD.

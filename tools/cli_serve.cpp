@@ -1,0 +1,91 @@
+#include "cli_serve.hpp"
+
+#include "hoist/engine/service.hpp"
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+namespace hoist::cli {
+
+void serve_command::add_to(CLI::App& parent) {
+    app = parent.add_subcommand("serve", "Run the presign service (see README: routes, config file)");
+    app->add_option("--config", config_path, "the service's JSON config file")->required();
+    app->add_option("--listen", listen, "HOST:PORT to listen on (overrides the config's \"listen\")");
+    app->add_option("--profile", profile, "AWS profile for the storage credentials when the config names none");
+}
+
+namespace {
+
+protocol::listen_address parse_listen(const std::string& text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) throw usage_error("--listen '" + text + "': expected HOST:PORT");
+    std::string host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    unsigned port = 0;
+    try {
+        std::size_t used = 0;
+        port = static_cast<unsigned>(std::stoul(text.substr(colon + 1), &used));
+        if (used != text.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
+    } catch (const std::exception&) {
+        throw usage_error("--listen '" + text + "': the port must be 0 to 65535");
+    }
+    return {host, static_cast<std::uint16_t>(port)};
+}
+
+} // namespace
+
+int serve_command::run(const protocol::env_lookup& env, const protocol::file_reader& files) const {
+    // Everything is checked here, before listening: a bad config fails at start.
+    auto text = files(config_path);
+    if (!text) throw usage_error("the config file '" + config_path + "' does not exist");
+    engine::service_options opt;
+    opt.config = protocol::parse_service_config(*text);
+    if (listen) opt.config.listen = parse_listen(*listen);
+    if (auto creds = protocol::configured_credentials(opt.config.storage))
+        opt.storage_credentials = *creds;
+    else
+        opt.storage_credentials =
+            protocol::resolve_credentials({profile, opt.config.storage.region}, env, files).creds;
+    sigv4::signer check(opt.storage_credentials);  // empty key or secret: a clear error now
+    (void)check;
+    opt.on_listening = [&](std::uint16_t port) {
+        std::cerr << "hoist serve: listening on " << (opt.config.tls ? "https" : "http") << "://"
+                  << (opt.config.listen.host.find(':') != std::string::npos ? "[" + opt.config.listen.host + "]"
+                                                                              : opt.config.listen.host)
+                  << ":" << port << std::endl;
+    };
+
+    engine::cancel_token cancel;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::atomic<bool> done{false};
+    std::thread signals([&] {
+        timespec tick{0, 200'000'000};
+        while (!done) {
+            if (sigtimedwait(&set, nullptr, &tick) > 0) {
+                std::cerr << "hoist serve: stopping" << std::endl;
+                cancel.cancel();
+            }
+        }
+    });
+    struct join_on_exit {
+        std::atomic<bool>& done;
+        std::thread& t;
+        ~join_on_exit() {
+            done = true;
+            t.join();
+        }
+    } joiner{done, signals};
+    try {
+        engine::run_service(opt, cancel);
+    } catch (const std::runtime_error& e) {
+        throw usage_error(e.what());
+    }
+    return exit_ok;
+}
+
+} // namespace hoist::cli
