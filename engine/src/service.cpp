@@ -248,8 +248,30 @@ private:
             double seconds = std::chrono::duration<double>(clock::now() - started).count();
             metrics_.request(r.route, r.status, seconds);
             log(info, r, seconds);
-            if (wec || !keep_alive) co_return;
+            if (wec) co_return;
+            if (!keep_alive) {
+                co_await linger(stream);
+                co_return;
+            }
         }
+    }
+
+    // A lingering close (as Apache and nginx do): after answering a request
+    // whose body we refused, stop sending and drain what the client is still
+    // sending for a moment, so it reads our answer instead of a reset.
+    template <class Stream>
+    net::awaitable<void> linger(Stream& stream) {
+        auto& tcp = beast::get_lowest_layer(stream);
+        beast::error_code ignored;
+        tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        std::vector<char> scratch(64 * 1024);
+        tcp.expires_after(std::chrono::seconds(2));
+        for (std::uint64_t drained = 0; drained < 64 * 1024 * 1024;) {
+            auto [ec, n] = co_await tcp.async_read_some(asio::buffer(scratch), net::use_nothrow);
+            if (ec) break;
+            drained += n;
+        }
+        tcp.socket().close(ignored);
     }
 
     template <class Stream>

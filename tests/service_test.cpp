@@ -1,0 +1,375 @@
+// hoist serve end to end: the strict S3 test server as storage, the service
+// in-process (run_service on its own thread), and the engine's via-service
+// client or raw HTTP requests. Covers the full flow, the proxy fallback, URL
+// refresh, the single PUT, a matrix of cross-user and forged-token attempts,
+// two instances serving one upload, bad requests, health, metrics and CORS.
+#include "s3_test_server.hpp"
+
+#include "hoist/engine/service.hpp"
+#include "hoist/engine/upload.hpp"
+#include "hoist/sigv4/encoding.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <random>
+#include <thread>
+
+namespace e = hoist::engine;
+namespace p = hoist::protocol;
+namespace t = hoist::test;
+namespace fs = std::filesystem;
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint64_t MiB = 1024 * 1024;
+const std::string alice_token = "alice-bearer-token-0001";
+const std::string bob_token = "bob-bearer-token-0002";
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+    std::string s(n, '\0');
+    std::mt19937_64 rng(seed);
+    for (auto& c : s) c = static_cast<char>(rng());
+    return s;
+}
+
+std::string sha256_hex(const std::string& s) { return hoist::sigv4::sha256_hex(s); }
+
+// One service instance on its own thread, stopped and joined at scope exit.
+class service_instance {
+public:
+    service_instance(const t::s3_test_server& storage, std::string extra = "") {
+        std::string config = R"({"listen":"127.0.0.1:0",
+            "storage":{"endpoint":")" + storage.endpoint_url() + R"(","region":"us-east-1","bucket":"bucket",
+                       "path_style":true,"ca_bundle":")" + storage.ca_file() + R"("},
+            "token_secret":"a-32-byte-or-longer-service-secret-for-tests",
+            "tokens":[{"sha256":")" + sha256_hex(alice_token) + R"(","user":"alice"},
+                      {"sha256":")" + sha256_hex(bob_token) + R"(","user":"bob"}],
+            "part_size":5242880, "cors_origins":["https://app.example"], "max_body_bytes":4096)" +
+                             extra + "}";
+        options_.config = p::parse_service_config(config);
+        options_.storage_credentials.access_key_id = storage.config().access_key_id;
+        options_.storage_credentials.secret_access_key = hoist::sigv4::secret_string(storage.config().secret);
+        options_.log = [this](std::string_view line) {
+            std::lock_guard lock(mutex_);
+            log_.emplace_back(line);
+        };
+        std::promise<std::uint16_t> port;
+        options_.on_listening = [&port](std::uint16_t p) { port.set_value(p); };
+        thread_ = std::thread([this] { e::run_service(options_, cancel_); });
+        auto f = port.get_future();
+        BOOST_REQUIRE(f.wait_for(10s) == std::future_status::ready);
+        port_ = f.get();
+    }
+    ~service_instance() {
+        cancel_.cancel();
+        thread_.join();
+    }
+    std::uint16_t port() const { return port_; }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::vector<std::string> log() const {
+        std::lock_guard lock(mutex_);
+        return log_;
+    }
+
+private:
+    e::service_options options_;
+    e::cancel_token cancel_;
+    std::thread thread_;
+    std::uint16_t port_ = 0;
+    mutable std::mutex mutex_;
+    std::vector<std::string> log_;
+};
+
+struct http_answer {
+    unsigned status = 0;
+    std::string body;
+    std::map<std::string, std::string> headers;
+    json::value json() const { return json::parse(body); }
+};
+
+// A synchronous HTTP/1.1 request on a fresh connection, bounded in time.
+http_answer request(std::uint16_t port, http::verb method, const std::string& target, const std::string& body,
+                    std::map<std::string, std::string> headers = {}) {
+    boost::asio::io_context ioc;
+    boost::beast::tcp_stream stream(ioc);
+    stream.expires_after(10s);
+    stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+    http::request<http::string_body> req(method, target, 11);
+    req.set(http::field::host, "127.0.0.1");
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.prepare_payload();
+    boost::beast::error_code ec;
+    http::write(stream, req, ec);  // a refused body may be cut short; the answer still comes
+    boost::beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res, ec);
+    BOOST_REQUIRE_MESSAGE(!ec, "reading the answer: " << ec.message());
+    http_answer a;
+    a.status = res.result_int();
+    a.body = res.body();
+    for (const auto& f : res) a.headers[std::string(f.name_string())] = std::string(f.value());
+    return a;
+}
+
+http_answer api(std::uint16_t port, const json::object& body, const std::string& token) {
+    std::map<std::string, std::string> h{{"Content-Type", "application/json"}};
+    if (!token.empty()) h["Authorization"] = "Bearer " + token;
+    return request(port, http::verb::post, "/v1/presigned-upload", json::serialize(body), h);
+}
+
+struct fixture {
+    t::s3_test_server storage;
+    fs::path dir = fs::temp_directory_path() / ("hoist-service-" + std::to_string(::getpid()));
+    fixture() {
+        storage.create_bucket("bucket");
+        fs::create_directories(dir);
+    }
+    ~fixture() { fs::remove_all(dir); }
+
+    fs::path write(const std::string& data) {
+        auto path = dir / "model.safetensors";
+        std::ofstream(path, std::ios::binary) << data;
+        return path;
+    }
+
+    e::upload_options via(const service_instance& svc, const std::string& token = alice_token) {
+        e::upload_options o;
+        o.via = e::via_service{p::parse_endpoint(svc.url()), hoist::sigv4::secret_string(token), "model.safetensors"};
+        o.tls.ca_file = storage.ca_file();
+        o.concurrency = 3;
+        o.backoff_base = 10ms;
+        o.backoff_cap = 100ms;
+        o.seed = 1;
+        return o;
+    }
+
+    // The only object in the bucket under uploads/alice/.
+    std::optional<std::string> stored(const std::string& key) { return storage.object("bucket", key); }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(presign_service)
+
+BOOST_AUTO_TEST_CASE(full_flow_presigned_parts_byte_exact) {
+    fixture f;
+    service_instance svc(f.storage);
+    auto data = random_bytes(12 * MiB + 3, 1);
+    auto r = e::upload_file(f.write(data).string(), f.via(svc));
+    BOOST_TEST(r.method == "presigned-s3");
+    BOOST_TEST(r.parts == 3u);
+    BOOST_TEST(r.key.starts_with("uploads/alice/alice_"));
+    BOOST_TEST(r.key.ends_with("_model.safetensors"));
+    auto stored = f.stored(r.key);
+    BOOST_REQUIRE(stored.has_value());
+    BOOST_TEST((*stored == data));
+    BOOST_TEST(f.storage.open_uploads().empty());
+    BOOST_TEST(f.storage.statistics().signature_failures == 0);
+    // Parts went to storage directly, not through the service's proxy.
+    for (const auto& line : svc.log()) BOOST_TEST(line.find("\"proxy\"") == std::string::npos, line);
+}
+
+BOOST_AUTO_TEST_CASE(refused_presigned_put_falls_back_to_the_proxy) {
+    fixture f;
+    service_instance svc(f.storage);
+    f.storage.inject({t::s3_op::upload_part, 2}, {t::fault_kind::access_denied});
+    auto data = random_bytes(11 * MiB, 2);
+    auto r = e::upload_file(f.write(data).string(), f.via(svc));
+    BOOST_TEST(r.method == "chunked-s3");
+    BOOST_TEST(r.fallback_reason.find("AccessDenied") != std::string::npos, r.fallback_reason);
+    auto stored = f.stored(r.key);
+    BOOST_REQUIRE(stored.has_value());
+    BOOST_TEST((*stored == data));
+    int proxied = 0;
+    for (const auto& line : svc.log()) proxied += line.find("\"proxy\"") != std::string::npos;
+    BOOST_TEST(proxied >= 1);
+}
+
+BOOST_AUTO_TEST_CASE(expired_urls_are_refreshed) {
+    fixture f;
+    service_instance svc(f.storage, R"(, "presign_expiry":1)");
+    // Part 1 answers slowly, so part 2's URL (issued at start) expires meanwhile.
+    f.storage.inject({t::s3_op::upload_part, 1}, {t::fault_kind::slow_first_byte, 2500ms});
+    auto o = f.via(svc);
+    o.concurrency = 1;
+    o.response_timeout = 10s;
+    auto data = random_bytes(11 * MiB, 3);
+    auto r = e::upload_file(f.write(data).string(), o);
+    BOOST_TEST(r.method == "presigned-s3", "an expired URL is refreshed, not a reason to fall back");
+    BOOST_TEST((*f.stored(r.key) == data));
+    int presign_calls = 0;
+    for (const auto& line : svc.log()) presign_calls += line.find("\"action\":\"presign\"") != std::string::npos;
+    BOOST_TEST(presign_calls >= 1);
+}
+
+BOOST_AUTO_TEST_CASE(small_files_use_one_presigned_put) {
+    fixture f;
+    service_instance svc(f.storage);
+    auto data = random_bytes(1000, 4);
+    auto r = e::upload_file(f.write(data).string(), f.via(svc));
+    BOOST_TEST(r.method == "single-put");
+    BOOST_TEST((*f.stored(r.key) == data));
+}
+
+BOOST_AUTO_TEST_CASE(cross_user_and_forged_tokens_change_nothing) {
+    fixture f;
+    service_instance svc(f.storage);
+    auto start = api(svc.port(), {{"action", "start"}, {"fileName", "a.bin"}, {"fileSize", 6 * MiB}}, alice_token);
+    BOOST_REQUIRE_MESSAGE(start.status == 200, start.body);
+    auto s = start.json().as_object();
+    std::string id(s.at("uploadId").as_string()), key(s.at("s3Key").as_string()),
+        token(s.at("uploadToken").as_string());
+    std::string forged = token;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    json::array parts{json::object{{"PartNumber", 1}, {"ETag", "\"x\""}}};
+
+    struct attempt {
+        const char* who;
+        std::string bearer, upload_token, key;
+        int status;
+    };
+    const attempt attempts[] = {
+        {"bob with alice's token", bob_token, token, key, 403},
+        {"alice with a forged token", alice_token, forged, key, 403},
+        {"alice with another key", alice_token, token, "uploads/alice/other.bin", 403},
+        {"bob on bob's prefix with alice's token", bob_token, token, "uploads/bob/x", 403},
+        {"no bearer", "", token, key, 401},
+        {"unknown bearer", "nobody", token, key, 401},
+    };
+    for (const auto& a : attempts) {
+        BOOST_TEST_CONTEXT(a.who) {
+            json::object ref{{"uploadId", id}, {"s3Key", a.key}, {"uploadToken", a.upload_token}};
+            for (const char* action : {"complete", "abort", "presign", "list-parts"}) {
+                json::object body = ref;
+                body["action"] = action;
+                if (std::string(action) == "complete") body["parts"] = parts;
+                if (std::string(action) == "presign") body["partNumbers"] = json::array{1};
+                auto r = api(svc.port(), body, a.bearer);
+                BOOST_TEST(r.status == static_cast<unsigned>(a.status), action << ": " << r.body);
+                BOOST_TEST(r.body.find("\"error\"") != std::string::npos);
+            }
+            std::map<std::string, std::string> h{{"X-Upload-Token", a.upload_token}};
+            if (!a.bearer.empty()) h["Authorization"] = "Bearer " + a.bearer;
+            auto proxied = request(svc.port(), http::verb::put,
+                                   "/v1/uploads/" + id + "/parts/1?key=" + hoist::sigv4::uri_encode(a.key, false),
+                                   std::string(5 * MiB, 'x'), h);
+            BOOST_TEST(proxied.status == static_cast<unsigned>(a.status), "proxy: " << proxied.body);
+        }
+    }
+    // Nothing changed: the upload is open and has no parts.
+    BOOST_REQUIRE(f.storage.open_uploads().size() == 1u);
+    BOOST_TEST(f.storage.open_uploads().front() == id);
+    BOOST_TEST(f.storage.statistics().by_op[t::s3_op::upload_part] == 0);
+    // The owner can still abort it.
+    auto abort = api(svc.port(), {{"action", "abort"}, {"uploadId", id}, {"s3Key", key}, {"uploadToken", token}},
+                     alice_token);
+    BOOST_TEST(abort.status == 200u, abort.body);
+    BOOST_TEST(abort.json().as_object().at("message").as_string() == "Upload aborted");
+    BOOST_TEST(f.storage.open_uploads().empty());
+    // Logs never carry a bearer token or an upload token.
+    for (const auto& line : svc.log()) {
+        BOOST_TEST(line.find(alice_token) == std::string::npos);
+        BOOST_TEST(line.find(token) == std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(two_instances_serve_one_upload) {
+    fixture f;
+    service_instance a(f.storage), b(f.storage);
+    auto data = random_bytes(6 * MiB, 5);
+    auto start = api(a.port(), {{"action", "start"}, {"fileName", "two.bin"}, {"fileSize", data.size()}}, alice_token);
+    BOOST_REQUIRE_MESSAGE(start.status == 200, start.body);
+    auto s = start.json().as_object();
+    std::string id(s.at("uploadId").as_string()), key(s.at("s3Key").as_string()),
+        token(s.at("uploadToken").as_string());
+    BOOST_TEST(s.at("presignedUrls").as_array().size() == 2u);
+    // Both parts through instance b's proxy, then complete on b.
+    json::array parts;
+    for (std::uint32_t n = 1; n <= 2; ++n) {
+        auto chunk = data.substr((n - 1) * 5 * MiB, 5 * MiB);
+        auto r = request(b.port(), http::verb::put,
+                         "/v1/uploads/" + id + "/parts/" + std::to_string(n) + "?key=" +
+                             hoist::sigv4::uri_encode(key, false),
+                         chunk, {{"Authorization", "Bearer " + alice_token}, {"X-Upload-Token", token}});
+        BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+        parts.push_back({{"PartNumber", n}, {"ETag", r.json().as_object().at("ETag")}});
+    }
+    auto done = api(b.port(), {{"action", "complete"}, {"uploadId", id}, {"s3Key", key}, {"uploadToken", token},
+                               {"parts", parts}},
+                    alice_token);
+    BOOST_REQUIRE_MESSAGE(done.status == 200, done.body);
+    auto c = done.json().as_object();
+    BOOST_TEST(c.at("success").as_bool());
+    BOOST_TEST(c.at("size").to_number<std::uint64_t>() == data.size());
+    BOOST_TEST((*f.stored(key) == data));
+}
+
+BOOST_AUTO_TEST_CASE(bad_requests_get_clear_errors) {
+    fixture f;
+    service_instance svc(f.storage, R"(, "allowed_extensions":["bin"])");
+    auto code = [](const http_answer& a) { return std::string(a.json().at("error").at("code").as_string()); };
+    auto raw = [&](const std::string& body) {
+        return request(svc.port(), http::verb::post, "/v1/presigned-upload", body,
+                       {{"Authorization", "Bearer " + alice_token}});
+    };
+    auto malformed = raw("{not json");
+    BOOST_TEST(malformed.status == 400u);
+    BOOST_TEST(code(malformed) == "invalid_json");
+    auto unknown = api(svc.port(), {{"action", "explode"}}, alice_token);
+    BOOST_TEST(unknown.status == 400u);
+    BOOST_TEST(code(unknown) == "unknown_action");
+    auto big = raw(std::string(5000, ' ') + "{}");
+    BOOST_TEST(big.status == 413u);
+    auto traversal = api(svc.port(), {{"action", "start"}, {"fileName", "../etc/passwd.bin"}, {"fileSize", 1}}, alice_token);
+    BOOST_TEST(traversal.status == 400u);
+    BOOST_TEST(code(traversal) == "invalid_file_name");
+    auto ext = api(svc.port(), {{"action", "start"}, {"fileName", "x.exe"}, {"fileSize", 6 * MiB}}, alice_token);
+    BOOST_TEST(code(ext) == "extension_not_allowed");
+    auto mismatch = api(svc.port(), {{"action", "start"}, {"fileName", "x.bin"}, {"fileSize", 20 * MiB},
+                                     {"totalParts", 40}},
+                        alice_token);
+    BOOST_TEST(code(mismatch) == "part_count_mismatch");
+    auto none = request(svc.port(), http::verb::get, "/nowhere", "");
+    BOOST_TEST(none.status == 404u);
+    BOOST_TEST(f.storage.open_uploads().empty());
+}
+
+BOOST_AUTO_TEST_CASE(health_metrics_and_cors) {
+    fixture f;
+    service_instance svc(f.storage);
+    auto health = request(svc.port(), http::verb::get, "/healthz", "");
+    BOOST_TEST(health.status == 200u);
+    BOOST_TEST(health.body == R"({"status":"ok"})");
+    auto preflight = request(svc.port(), http::verb::options, "/v1/presigned-upload", "",
+                             {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "POST"}});
+    BOOST_TEST(preflight.status == 204u);
+    BOOST_TEST(preflight.headers["Access-Control-Allow-Origin"] == "https://app.example");
+    BOOST_TEST(preflight.headers["Access-Control-Expose-Headers"] == "ETag");
+    auto other = request(svc.port(), http::verb::options, "/v1/presigned-upload", "", {{"Origin", "https://evil.example"}});
+    BOOST_TEST(other.headers.count("Access-Control-Allow-Origin") == 0u);
+    auto start = api(svc.port(), {{"action", "start"}, {"fileName", "m.bin"}, {"fileSize", 6 * MiB}}, alice_token);
+    BOOST_REQUIRE(start.status == 200u);
+    auto metrics = request(svc.port(), http::verb::get, "/metrics", "");
+    BOOST_TEST(metrics.status == 200u);
+    BOOST_TEST(metrics.body.find("hoist_uploads_started_total 1") != std::string::npos, metrics.body);
+    BOOST_TEST(metrics.body.find(R"(hoist_http_requests_total{route="/v1/presigned-upload",status="200"} 1)") !=
+               std::string::npos);
+    BOOST_TEST(metrics.body.find("hoist_http_request_duration_seconds_count") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
