@@ -91,4 +91,34 @@ BOOST_AUTO_TEST_CASE(unreachable_endpoint_fails_the_upload) {
     BOOST_TEST(r.err.find("failed after 2 attempts") != std::string::npos, r.err);
 }
 
+BOOST_AUTO_TEST_CASE(via_needs_a_token_and_no_destination) {
+    temp_dir dir;
+    auto file = dir.path / "data.bin";
+    std::ofstream(file) << "hello";
+    check_error(cp({file.string(), "--via", "http://127.0.0.1:1"}, {{"HOME", "/nonexistent"}}), 2, "--token");
+    check_error(cp({file.string(), "s3://b-1/k", "--via", "http://127.0.0.1:1", "--token", "t"}), 2, "drop");
+    check_error(cp({file.string()}), 2, "destination");
+}
+
+BOOST_AUTO_TEST_CASE(serve_refuses_a_bad_config_at_start) {
+    temp_dir dir;
+    auto serve = [&](const std::string& config_text) {
+        auto path = dir.path / "service.json";
+        std::ofstream(path) << config_text;
+        return t::run_process({HOIST_BINARY, "serve", "--config", path.string()}, {{"HOME", "/nonexistent"}}, 30);
+    };
+    const std::string storage = R"("storage":{"endpoint":"https://127.0.0.1:9","region":"us-east-1","bucket":"bucket",
+        "access_key_id":"AKID","secret_access_key":"cli-test-secret"})";
+    const std::string tokens = R"("tokens":[{"sha256":")" + std::string(64, 'a') + R"(","user":"alice"}])";
+    auto missing = t::run_process({HOIST_BINARY, "serve", "--config", (dir.path / "none.json").string()}, {}, 30);
+    check_error(missing, 2, "does not exist");
+    check_error(serve("{not json"), 2, "service config");
+    check_error(serve("{" + storage + ",\"token_secret\":\"short\"," + tokens + "}"), 2, "token_secret");
+    check_error(serve("{" + storage + ",\"token_secret\":\"" + std::string(40, 's') + "\"," + tokens +
+                      ",\"listne\":\"127.0.0.1:1\"}"),
+                2, "listne");
+    check_error(serve("{" + storage + ",\"token_secret\":\"" + std::string(40, 's') + "\",\"tokens\":[]}"), 2,
+                "tokens");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,9 @@
 #include "process.hpp"
 #include "s3rver.hpp"
 
+#include "hoist/engine/service.hpp"
+#include "hoist/sigv4/encoding.hpp"
+
 #include <boost/json.hpp>
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
@@ -16,6 +19,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 #include <memory>
 #include <random>
 
@@ -131,6 +136,58 @@ BOOST_DATA_TEST_CASE(cp_stores_the_file_byte_exact, bdata::make(sizes), size) {
 
 BOOST_AUTO_TEST_CASE(cp_key_with_spaces_unicode_and_plus) {
     upload_and_compare(5 * mib + 1, "odd keys/a b+c=d ünï cødé ✓ (1)~.bin");
+}
+
+// The presign service's flow against s3rver: hoist serve (in-process) holds
+// the credentials, hoist cp --via (the binary) uploads through it.
+BOOST_AUTO_TEST_CASE(cp_via_the_presign_service) {
+    auto& s = server();
+    const std::string token = "interop-bearer-token";
+    hoist::engine::service_options opt;
+    opt.config = hoist::protocol::parse_service_config(
+        R"({"listen":"127.0.0.1:0","storage":{"endpoint":")" + s.endpoint() + R"(","region":"us-east-1","bucket":")" +
+        bucket + R"(","path_style":true,"ca_bundle":")" + s.ca_file() +
+        R"(","access_key_id":"S3RVER","secret_access_key":"S3RVER"},
+           "token_secret":"interop-service-secret-of-32-bytes-or-more",
+           "tokens":[{"sha256":")" + hoist::sigv4::sha256_hex(token) + R"(","user":"carol"}],"part_size":5242880})");
+    opt.storage_credentials.access_key_id = "S3RVER";
+    opt.storage_credentials.secret_access_key = hoist::sigv4::secret_string("S3RVER");
+    opt.log = [](std::string_view) {};
+    std::promise<std::uint16_t> port;
+    opt.on_listening = [&](std::uint16_t p) { port.set_value(p); };
+    hoist::engine::cancel_token cancel;
+    std::thread service([&] { hoist::engine::run_service(opt, cancel); });
+    struct stop_service {
+        hoist::engine::cancel_token& c;
+        std::thread& t;
+        ~stop_service() {
+            c.cancel();
+            t.join();
+        }
+    } stopper{cancel, service};
+    auto f = port.get_future();
+    BOOST_REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    std::string url = "http://127.0.0.1:" + std::to_string(f.get());
+
+    temp_dir dir;
+    for (std::size_t size : {std::size_t{1000}, 12 * mib + 1}) {
+        BOOST_TEST_CONTEXT("size " << size) {
+            auto file = dir.path / ("via-" + std::to_string(size) + ".bin");
+            const auto content = random_bytes(size, 0x71a + size);
+            write_file(file, content);
+            auto r = t::run_process({HOIST_BINARY, "cp", file.string(), "--via", url, "--token", token, "--ca-bundle",
+                                     s.ca_file(), "--json", "--quiet"},
+                                    {{"HOME", "/nonexistent"}}, 180);
+            BOOST_TEST_REQUIRE(r.exit_code == 0, "stderr: " << r.err);
+            auto o = boost::json::parse(r.out).as_object();
+            BOOST_TEST(o.at("method").as_string() == (size < 8 * mib ? "single-put" : "presigned-s3"));
+            std::string key(o.at("key").as_string());
+            BOOST_TEST(key.starts_with("uploads/carol/carol_"));
+            auto stored = s.stored_object(bucket, key);
+            BOOST_REQUIRE(stored.has_value());
+            BOOST_TEST((*stored == content));
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
