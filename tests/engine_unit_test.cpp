@@ -59,6 +59,15 @@ BOOST_AUTO_TEST_CASE(delays_are_full_jitter_within_the_ceiling) {
     BOOST_TEST(b.delay(3, false, std::nullopt, a).count() == b.delay(3, false, std::nullopt, c).count());
 }
 
+BOOST_AUTO_TEST_CASE(without_jitter_delays_are_the_ceilings) {
+    e::backoff_policy b{1000ms, 4000ms, 5, false};
+    std::mt19937_64 rng(1);
+    BOOST_TEST(b.delay(1, false, std::nullopt, rng).count() == 1000);
+    BOOST_TEST(b.delay(2, false, std::nullopt, rng).count() == 2000);
+    BOOST_TEST(b.delay(3, false, std::nullopt, rng).count() == 4000);
+    BOOST_TEST(b.delay(4, false, std::nullopt, rng).count() == 4000);
+}
+
 BOOST_AUTO_TEST_CASE(retry_after_is_a_floor) {
     e::backoff_policy b{100ms, 1000ms, 5};
     std::mt19937_64 rng(1);

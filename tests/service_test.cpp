@@ -372,4 +372,28 @@ BOOST_AUTO_TEST_CASE(health_metrics_and_cors) {
     BOOST_TEST(metrics.body.find("hoist_http_request_duration_seconds_count") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(expect_100_continue_is_answered_before_the_body) {
+    fixture f;
+    service_instance svc(f.storage);
+    boost::asio::io_context ioc;
+    boost::beast::tcp_stream stream(ioc);
+    stream.expires_after(5s);
+    stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), svc.port()));
+    std::string body = R"({"action":"single","fileName":"a.bin","fileSize":10})";
+    std::string head = "POST /v1/presigned-upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + alice_token +
+                       "\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    boost::asio::write(stream, boost::asio::buffer(head));
+    // Without the interim answer a client like curl waits a second before sending.
+    stream.expires_after(500ms);
+    boost::beast::flat_buffer buffer;
+    http::response<http::empty_body> cont;
+    http::read(stream, buffer, cont);
+    BOOST_TEST(cont.result_int() == 100u);
+    stream.expires_after(5s);
+    boost::asio::write(stream, boost::asio::buffer(body));
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    BOOST_TEST(res.result_int() == 200u, res.body());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

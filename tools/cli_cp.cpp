@@ -57,6 +57,7 @@ void cp_command::add_to(CLI::App& parent) {
     app->add_option("--backoff-cap", backoff_cap, "largest retry delay, seconds")
         ->capture_default_str()
         ->check(CLI::Range(0.001, 3600.0));
+    app->add_flag("--no-jitter", no_jitter, "fixed doubling retry delays (reproduces simple clients; jitter is better)");
     app->add_option("--checksum", checksum, "per-part integrity: crc32c, md5 or none")
         ->capture_default_str()
         ->check(CLI::IsMember({"crc32c", "md5", "none"}));
@@ -148,6 +149,7 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
     opt.max_attempts = retries;
     opt.backoff_base = std::chrono::milliseconds(static_cast<long>(backoff_base * 1000));
     opt.backoff_cap = std::chrono::milliseconds(static_cast<long>(backoff_cap * 1000));
+    opt.backoff_jitter = !no_jitter;
     opt.checksum = checksum_kind(checksum);
     opt.stall_timeout = std::chrono::seconds(stall_timeout);
     opt.connect_timeout = std::chrono::seconds(connect_timeout);

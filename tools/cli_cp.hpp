@@ -17,6 +17,7 @@ struct cp_command {
     unsigned retries = 5;
     double backoff_base = 0.2;
     double backoff_cap = 20;
+    bool no_jitter = false;
     std::string checksum = "crc32c";
     std::string multipart_threshold = "8MiB";
     unsigned stall_timeout = 30;

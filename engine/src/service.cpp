@@ -306,6 +306,18 @@ private:
         co_return r;
     }
 
+    // "Expect: 100-continue" (curl, many SDKs): say so before reading the body,
+    // or the client waits a second for it on every request.
+    template <class Stream>
+    net::awaitable<void> send_continue(Stream& stream, const http::request<http::empty_body>& req) {
+        if (!beast::iequals(req[http::field::expect], "100-continue")) co_return;
+        http::response<http::empty_body> cont(http::status::continue_, 11);
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+        auto [ec, n] = co_await http::async_write(stream, cont, net::use_nothrow);
+        (void)ec;
+        (void)n;
+    }
+
     // ---- POST /v1/presigned-upload ---------------------------------------------
 
     template <class Stream>
@@ -315,6 +327,7 @@ private:
         r.route = std::string(protocol::presigned_upload_path);
         if (auto len = header.content_length()) protocol::check_body_size(*len, cfg_);
         // Read the (bounded) body before answering, so the connection stays usable.
+        co_await send_continue(stream, header.get());
         http::request_parser<http::string_body> parser(std::move(header));
         parser.body_limit(cfg_.max_body_bytes);
         beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
@@ -523,6 +536,7 @@ private:
 
         protocol::integrity check;
         if (auto md5 = req["Content-MD5"]; !md5.empty()) check = {protocol::integrity::kind::md5, std::string(md5)};
+        co_await send_continue(stream, req);
         http::request_parser<http::buffer_body> body_parser(std::move(header));
         body_parser.body_limit(protocol::max_part_size);
         client_body<Stream> body(stream, buffer, body_parser, *length);

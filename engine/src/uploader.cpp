@@ -90,7 +90,7 @@ public:
     upload_job(net::asio::io_context& ioc, const upload_options& opt, progress_callback cb)
         : ioc_(ioc), opt_(opt), on_progress_(std::move(cb)),
           permits_(ioc.get_executor(), opt.concurrency), idle_signal_(ioc),
-          runner_(ioc.get_executor(), backoff_policy{opt.backoff_base, opt.backoff_cap},
+          runner_(ioc.get_executor(), backoff_policy{opt.backoff_base, opt.backoff_cap, 5, opt.backoff_jitter},
                   opt.seed, exchange_timeouts{opt.stall_timeout, opt.response_timeout}, opt.slice_size) {
         // Presigned URLs sign only Host: an x-amz-checksum-* header would be
         // refused as unsigned, Content-MD5 is allowed. So via a service, crc32c

@@ -18,6 +18,9 @@ struct backoff_policy {
     // from a larger base so concurrent parts spread out instead of retrying into
     // the same limit.
     unsigned throttle_multiplier = 5;
+    // Off only to reproduce clients with fixed delays (the product's 1 s/2 s/4 s):
+    // without jitter, parts that failed together retry together.
+    bool jitter = true;
 
     // The ceiling for retry number `retry` (1 = first retry): min(cap, b * 2^(retry-1)).
     std::chrono::milliseconds ceiling(unsigned retry, bool throttled) const {
@@ -32,7 +35,7 @@ struct backoff_policy {
     std::chrono::milliseconds delay(unsigned retry, bool throttled, std::optional<std::chrono::seconds> retry_after,
                                     Rng& rng) const {
         std::uniform_int_distribution<std::int64_t> pick(0, ceiling(retry, throttled).count());
-        std::chrono::milliseconds d(pick(rng));
+        std::chrono::milliseconds d = jitter ? std::chrono::milliseconds(pick(rng)) : ceiling(retry, throttled);
         if (retry_after) d = std::max<std::chrono::milliseconds>(d, *retry_after);
         return d;
     }

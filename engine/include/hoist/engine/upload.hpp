@@ -69,6 +69,7 @@ struct upload_options {
     unsigned max_attempts = 5;
     std::chrono::milliseconds backoff_base{200};
     std::chrono::milliseconds backoff_cap{20'000};
+    bool backoff_jitter = true;                  // full jitter; off = fixed doubling delays
     protocol::integrity::kind checksum = protocol::integrity::kind::crc32c;
 
     std::chrono::seconds connect_timeout{10};    // TCP connect and TLS handshake, each
