@@ -24,7 +24,8 @@ BOOST_AUTO_TEST_CASE(find_package_and_link_hoist_engine) {
     BOOST_TEST(fs::exists(prefix / "install" / "include" / "hoist" / "engine" / "upload.hpp"));
     BOOST_TEST(fs::exists(prefix / "install" / "lib" / "cmake" / "hoist" / "hoistConfig.cmake"));
     step({HOIST_CMAKE, "-S", HOIST_SOURCE_DIR "/tests/consumer", "-B", (prefix / "build").string(), "-G", "Ninja",
-          "-DCMAKE_PREFIX_PATH=" + (prefix / "install").string()},
+          "-DCMAKE_PREFIX_PATH=" + (prefix / "install").string(),
+          std::string("-DCMAKE_EXE_LINKER_FLAGS=") + HOIST_CONSUMER_LINKER_FLAGS},
          "configure");
     step({HOIST_CMAKE, "--build", (prefix / "build").string()}, "build");
     auto run = step({(prefix / "build" / "consumer").string()}, "run");
