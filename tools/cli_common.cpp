@@ -1,5 +1,8 @@
 #include "cli_common.hpp"
 
+#include <csignal>
+#include <iostream>
+
 namespace hoist::cli {
 
 void aws_options::add_to(CLI::App& app) {
@@ -25,6 +28,29 @@ aws_target resolve(const aws_options& opts, const protocol::env_lookup& env, con
     if (opts.path_style) t.style = protocol::addressing::path;
     if (opts.virtual_host) t.style = protocol::addressing::virtual_host;
     return t;
+}
+
+signal_watcher::signal_watcher(engine::cancel_token token, std::string message) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    thread_ = std::thread([this, set, token, message] {
+        timespec tick{0, 100'000'000};
+        while (!done_) {
+            if (sigtimedwait(&set, nullptr, &tick) > 0) {
+                if (!message.empty()) std::cerr << message << std::endl;
+                token.cancel();
+                signalled_ = true;
+            }
+        }
+    });
+}
+
+signal_watcher::~signal_watcher() {
+    done_ = true;
+    thread_.join();
 }
 
 } // namespace hoist::cli

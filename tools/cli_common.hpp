@@ -3,11 +3,14 @@
 #pragma once
 
 #include "hoist/protocol/aws_config.hpp"
+#include "hoist/engine/upload.hpp"
 #include "hoist/protocol/endpoint.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <optional>
+#include <thread>
 #include <stdexcept>
 #include <string>
 
@@ -45,5 +48,21 @@ struct aws_target {
 // --endpoint-url, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else AWS's
 // endpoint for the region. Throws protocol::config_error / address_error.
 aws_target resolve(const aws_options& opts, const protocol::env_lookup& env, const protocol::file_reader& files);
+
+// SIGINT/SIGTERM cancel a token (an upload, which then aborts its multipart
+// upload; the service, which then stops). The signals are blocked in every
+// thread and taken by sigtimedwait on a thread of this object's own, so no
+// async-signal-safety rules apply. Construct it before any other thread.
+class signal_watcher {
+public:
+    explicit signal_watcher(engine::cancel_token token, std::string message = {});
+    ~signal_watcher();
+    bool signalled() const { return signalled_; }
+
+private:
+    std::atomic<bool> done_{false};
+    std::atomic<bool> signalled_{false};
+    std::thread thread_;
+};
 
 } // namespace hoist::cli

@@ -89,39 +89,6 @@ protocol::integrity::kind checksum_kind(const std::string& name) {
     return protocol::integrity::kind::crc32c;
 }
 
-// SIGINT/SIGTERM cancel the upload (which then aborts the multipart upload).
-// The signals are blocked in every thread and taken by sigtimedwait here, so
-// no async-signal-safety rules apply.
-class signal_watcher {
-public:
-    explicit signal_watcher(engine::cancel_token token) {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        pthread_sigmask(SIG_BLOCK, &set, nullptr);
-        thread_ = std::thread([this, set, token] {
-            timespec tick{0, 100'000'000};
-            while (!done_) {
-                if (sigtimedwait(&set, nullptr, &tick) > 0) {
-                    token.cancel();
-                    signalled_ = true;
-                }
-            }
-        });
-    }
-    ~signal_watcher() {
-        done_ = true;
-        thread_.join();
-    }
-    bool signalled() const { return signalled_; }
-
-private:
-    std::atomic<bool> done_{false};
-    std::atomic<bool> signalled_{false};
-    std::thread thread_;
-};
-
 } // namespace
 
 int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader& files) const {

@@ -57,29 +57,7 @@ int serve_command::run(const protocol::env_lookup& env, const protocol::file_rea
     };
 
     engine::cancel_token cancel;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::atomic<bool> done{false};
-    std::thread signals([&] {
-        timespec tick{0, 200'000'000};
-        while (!done) {
-            if (sigtimedwait(&set, nullptr, &tick) > 0) {
-                std::cerr << "hoist serve: stopping" << std::endl;
-                cancel.cancel();
-            }
-        }
-    });
-    struct join_on_exit {
-        std::atomic<bool>& done;
-        std::thread& t;
-        ~join_on_exit() {
-            done = true;
-            t.join();
-        }
-    } joiner{done, signals};
+    signal_watcher signals(cancel, "hoist serve: stopping");
     try {
         engine::run_service(opt, cancel);
     } catch (const std::runtime_error& e) {

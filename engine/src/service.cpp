@@ -617,18 +617,7 @@ private:
 void run_service(const service_options& options, cancel_token cancel) {
     net::asio::io_context ioc(1);
     detail::service svc(ioc, options);
-    auto state = cancel.shared();
-    {
-        std::lock_guard lock(state->mutex);
-        state->notify = [&ioc, &svc] { net::asio::post(ioc, [&svc] { svc.stop(); }); };
-    }
-    struct clear_notify {
-        std::shared_ptr<cancel_token::state> s;
-        ~clear_notify() {
-            std::lock_guard lock(s->mutex);
-            s->notify = nullptr;
-        }
-    } guard{state};
+    cancel_binding binding(cancel, ioc.get_executor(), [&svc] { svc.stop(); });
     if (cancel.cancelled()) return;
     if (options.on_listening) options.on_listening(svc.port());
     net::asio::co_spawn(ioc, svc.accept_loop(), [](std::exception_ptr e) {

@@ -811,20 +811,8 @@ upload_result run_job(const upload_options& opt, progress_callback cb, cancel_to
     } catch (const std::runtime_error& e) {  // TLS setup (CA bundle)
         throw upload_error(upload_errc::invalid_argument, e.what());
     }
-    auto state = cancel.shared();
-    {
-        std::lock_guard lock(state->mutex);
-        state->notify = [&ioc, j = job.get()] {
-            net::asio::post(ioc, [j] { j->fail(upload_errc::cancelled, "cancelled"); });
-        };
-    }
-    struct clear_notify {
-        std::shared_ptr<cancel_token::state> s;
-        ~clear_notify() {
-            std::lock_guard lock(s->mutex);
-            s->notify = nullptr;
-        }
-    } guard{state};
+    cancel_binding binding(cancel, ioc.get_executor(),
+                           [j = job.get()] { j->fail(upload_errc::cancelled, "cancelled"); });
     if (cancel.cancelled()) job->fail(upload_errc::cancelled, "cancelled");
 
     std::optional<upload_result> result;
