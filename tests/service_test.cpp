@@ -4,6 +4,7 @@
 // refresh, the single PUT, a matrix of cross-user and forged-token attempts,
 // two instances serving one upload, bad requests, health, metrics and CORS.
 #include "s3_test_server.hpp"
+#include "test_certificate.hpp"
 
 #include "hoist/engine/service.hpp"
 #include "hoist/engine/upload.hpp"
@@ -54,7 +55,8 @@ public:
     service_instance(const t::s3_test_server& storage, std::string extra = "") {
         std::string config = R"({"listen":"127.0.0.1:0",
             "storage":{"endpoint":")" + storage.endpoint_url() + R"(","region":"us-east-1","bucket":"bucket",
-                       "path_style":true,"ca_bundle":")" + storage.ca_file() + R"("},
+                       "path_style":true)" +
+                             (storage.ca_file().empty() ? "" : R"(,"ca_bundle":")" + storage.ca_file() + "\"") + R"(},
             "token_secret":"a-32-byte-or-longer-service-secret-for-tests",
             "tokens":[{"sha256":")" + sha256_hex(alice_token) + R"(","user":"alice"},
                       {"sha256":")" + sha256_hex(bob_token) + R"(","user":"bob"}],
@@ -135,7 +137,7 @@ http_answer api(std::uint16_t port, const json::object& body, const std::string&
 struct fixture {
     t::s3_test_server storage;
     fs::path dir = fs::temp_directory_path() / ("hoist-service-" + std::to_string(::getpid()));
-    fixture() {
+    explicit fixture(t::s3_test_server::options opts = {}) : storage(std::move(opts)) {
         storage.create_bucket("bucket");
         fs::create_directories(dir);
     }
@@ -370,6 +372,49 @@ BOOST_AUTO_TEST_CASE(health_metrics_and_cors) {
     BOOST_TEST(metrics.body.find(R"(hoist_http_requests_total{route="/v1/presigned-upload",status="200"} 1)") !=
                std::string::npos);
     BOOST_TEST(metrics.body.find("hoist_http_request_duration_seconds_count") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_via_upload_is_aborted_through_the_service) {
+    fixture f;
+    service_instance svc(f.storage);
+    // Complete is refused by storage on every try: the service answers 502, the
+    // client gives up after its attempts and aborts through the service.
+    for (int i = 1; i <= 3; ++i) f.storage.inject({t::s3_op::complete, std::nullopt, i}, {t::fault_kind::access_denied});
+    auto o = f.via(svc);
+    o.max_attempts = 3;
+    try {
+        e::upload_file(f.write(random_bytes(11 * MiB, 6)).string(), o);
+        BOOST_FAIL("the upload succeeded");
+    } catch (const e::upload_error& err) {
+        BOOST_TEST(std::string(err.what()).find("service complete") != std::string::npos, err.what());
+        BOOST_TEST(err.aborted(), err.what());
+    }
+    BOOST_TEST(f.storage.open_uploads().empty());
+    BOOST_TEST(f.storage.aborted_uploads().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(the_service_over_tls) {
+    // Storage over plain HTTP here: both test certificates name 127.0.0.1, and
+    // one CA bundle cannot hold two self-signed certificates with one subject.
+    t::s3_test_server::options plain;
+    plain.tls = false;
+    fixture f(plain);
+    auto cert = t::make_test_certificate();
+    auto cert_file = f.dir / "svc-cert.pem", key_file = f.dir / "svc-key.pem";
+    std::ofstream(cert_file) << cert.cert_pem;
+    std::ofstream(key_file) << cert.key_pem;
+    service_instance svc(f.storage, R"(, "tls":{"cert":")" + cert_file.string() + R"(","key":")" + key_file.string() +
+                                        R"("})");
+    auto o = f.via(svc);
+    o.via->service = p::parse_endpoint("https://127.0.0.1:" + std::to_string(svc.port()));
+    o.tls.ca_file = cert_file.string();
+    auto data = random_bytes(12 * MiB, 7);
+    auto r = e::upload_file(f.write(data).string(), o);
+    BOOST_TEST(r.method == "presigned-s3");
+    BOOST_TEST((*f.stored(r.key) == data));
+    // Without trusting the service's certificate, the client refuses it.
+    o.tls.ca_file.clear();
+    BOOST_CHECK_THROW(e::upload_file(f.write(data).string(), o), e::upload_error);
 }
 
 BOOST_AUTO_TEST_CASE(expect_100_continue_is_answered_before_the_body) {

@@ -13,6 +13,13 @@ void serve_command::add_to(CLI::App& parent) {
     app->add_option("--config", config_path, "the service's JSON config file")->required();
     app->add_option("--listen", listen, "HOST:PORT to listen on (overrides the config's \"listen\")");
     app->add_option("--profile", profile, "AWS profile for the storage credentials when the config names none");
+    app->add_option("--endpoint-url", endpoint_url, "storage endpoint (overrides storage.endpoint)");
+    app->add_option("--region", region, "storage region (overrides storage.region)");
+    app->add_option("--bucket", bucket, "storage bucket (overrides storage.bucket)");
+    app->add_option("--ca-bundle", ca_bundle, "CA bundle for the storage endpoint (overrides storage.ca_bundle)");
+    auto* ps = app->add_flag("--path-style", path_style, "path-style storage addressing");
+    auto* vh = app->add_flag("--virtual-host", virtual_host, "virtual-hosted storage addressing");
+    ps->excludes(vh);
 }
 
 namespace {
@@ -42,6 +49,17 @@ int serve_command::run(const protocol::env_lookup& env, const protocol::file_rea
     engine::service_options opt;
     opt.config = protocol::parse_service_config(*text);
     if (listen) opt.config.listen = parse_listen(*listen);
+    auto& storage = opt.config.storage;
+    if (region) storage.region = *region;
+    if (endpoint_url) storage.ep = protocol::parse_endpoint(*endpoint_url);
+    else if (region && storage.ep.is_aws) storage.ep = protocol::aws_endpoint(*region);
+    if (bucket) {
+        protocol::validate_bucket_name(*bucket);
+        storage.bucket = *bucket;
+    }
+    if (ca_bundle) storage.ca_bundle = *ca_bundle;
+    if (path_style) storage.style = protocol::addressing::path;
+    if (virtual_host) storage.style = protocol::addressing::virtual_host;
     if (auto creds = protocol::configured_credentials(opt.config.storage))
         opt.storage_credentials = *creds;
     else

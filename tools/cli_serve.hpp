@@ -10,6 +10,9 @@ struct serve_command {
     std::string config_path;
     std::optional<std::string> listen;
     std::optional<std::string> profile;
+    // Storage overrides, as in cp: they win over the config file's "storage".
+    std::optional<std::string> endpoint_url, region, bucket, ca_bundle;
+    bool path_style = false, virtual_host = false;
 
     void add_to(CLI::App& parent);
     int run(const protocol::env_lookup& env, const protocol::file_reader& files) const;
