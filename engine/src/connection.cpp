@@ -215,7 +215,7 @@ http::request<http::empty_body> make_header(const protocol::s3_request& req) {
 
 template <class Stream>
 net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream& tcp, const protocol::s3_request& req,
-                                              body_source* body, std::size_t slice_size,
+                                              body_source* body, std::vector<char>& slice,
                                               std::chrono::seconds stall_timeout,
                                               const std::function<void(std::size_t)>& on_sent, bool& source_failed) {
     // Header.
@@ -237,7 +237,6 @@ net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream&
         co_return net::error_code{};
     }
     if (!body || req.content_length == 0) co_return net::error_code{};
-    std::vector<char> slice(std::min<std::uint64_t>(slice_size, req.content_length));
     for (std::uint64_t sent = 0; sent < req.content_length;) {
         std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(slice.size(), req.content_length - sent));
         if (auto rec = co_await body->read(sent, std::span<char>(slice.data(), len))) {
@@ -276,11 +275,11 @@ net::awaitable<net::error_code> read_response(Stream& stream, connection& conn, 
 } // namespace
 
 net::awaitable<exchange_result> exchange(connection& conn, const protocol::s3_request& req, body_source* body,
-                                         std::size_t slice_size, exchange_timeouts timeouts,
+                                         std::vector<char>& slice, exchange_timeouts timeouts,
                                          const std::function<void(std::size_t)>& on_sent) {
     exchange_result out;
     auto run = [&](auto& stream) -> net::awaitable<void> {
-        out.ec = co_await write_request(stream, conn.tcp(), req, body, slice_size, timeouts.stall, on_sent,
+        out.ec = co_await write_request(stream, conn.tcp(), req, body, slice, timeouts.stall, on_sent,
                                         out.source_failed);
         if (out.ec) co_return;
         out.ec = co_await read_response(stream, conn, req, timeouts.response, out);

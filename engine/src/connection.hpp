@@ -172,12 +172,14 @@ struct exchange_timeouts {
 };
 
 // Sends `req` (headers already signed) with its body (req.body if non-empty,
-// else `body` for streamed payloads, or none) in slices of `slice_size`,
+// else `body` for streamed payloads, or none) in slices of `slice.size()`
+// bytes (the caller's buffer, reused across requests so that a long upload
+// does not churn the allocator),
 // calling on_sent(n) after each slice, then reads the response. Leaves the
 // stream without a deadline. Completes with transport errors as values; never
 // throws for I/O.
 net::awaitable<exchange_result> exchange(connection& conn, const protocol::s3_request& req, body_source* body,
-                                         std::size_t slice_size, exchange_timeouts timeouts,
+                                         std::vector<char>& slice, exchange_timeouts timeouts,
                                          const std::function<void(std::size_t)>& on_sent);
 
 // Maps an Asio/Beast/SSL error to the protocol layer's transport categories.

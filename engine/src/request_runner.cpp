@@ -48,7 +48,16 @@ net::awaitable<call_result> request_runner::call(connection_pool& pool, call_spe
                 sent_here += n;
                 if (on_sent) on_sent(n);
             };
-            auto r = co_await exchange(lease.get(), req, spec.body, slice_size_, timeouts_, sent_hook);
+            std::vector<char> slice;
+            if (spec.body) {
+                if (!free_slices_.empty()) {
+                    slice = std::move(free_slices_.back());
+                    free_slices_.pop_back();
+                }
+                slice.resize(slice_size_);
+            }
+            auto r = co_await exchange(lease.get(), req, spec.body, slice, timeouts_, sent_hook);
+            if (spec.body) free_slices_.push_back(std::move(slice));
             if (r.source_failed) {
                 take_back(sent_here);
                 out.code = upload_errc::source_changed;
