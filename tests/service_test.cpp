@@ -428,8 +428,9 @@ BOOST_AUTO_TEST_CASE(expect_100_continue_is_answered_before_the_body) {
     std::string head = "POST /v1/presigned-upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + alice_token +
                        "\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     boost::asio::write(stream, boost::asio::buffer(head));
-    // Without the interim answer a client like curl waits a second before sending.
-    stream.expires_after(500ms);
+    // Without the interim answer the service would wait for the body (up to
+    // its 60 s read deadline) and a client like curl a second before sending.
+    stream.expires_after(3s);
     boost::beast::flat_buffer buffer;
     http::response<http::empty_body> cont;
     http::read(stream, buffer, cont);
