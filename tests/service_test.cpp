@@ -311,6 +311,15 @@ BOOST_AUTO_TEST_CASE(two_instances_serve_one_upload) {
         BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
         parts.push_back({{"PartNumber", n}, {"ETag", r.json().as_object().at("ETag")}});
     }
+    // Resume support: instance a lists what b uploaded.
+    auto listed = api(a.port(), {{"action", "list-parts"}, {"uploadId", id}, {"s3Key", key}, {"uploadToken", token}},
+                      alice_token);
+    BOOST_REQUIRE_MESSAGE(listed.status == 200, listed.body);
+    auto listed_parts = listed.json().at("parts").as_array();
+    BOOST_REQUIRE(listed_parts.size() == 2u);
+    BOOST_TEST(listed_parts[1].at("PartNumber").to_number<int>() == 2);
+    BOOST_TEST(listed_parts[0].at("ETag") == parts[0].at("ETag"));
+    BOOST_TEST(listed_parts[0].at("Size").to_number<std::uint64_t>() == 5 * MiB);
     auto done = api(b.port(), {{"action", "complete"}, {"uploadId", id}, {"s3Key", key}, {"uploadToken", token},
                                {"parts", parts}},
                     alice_token);
