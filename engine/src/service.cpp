@@ -131,7 +131,7 @@ public:
     service(asio::io_context& ioc, const service_options& opt)
         : ioc_(ioc), opt_(opt), cfg_(opt.config), signer_(opt.storage_credentials),
           pool_(ioc.get_executor(), pool_settings(opt.config)),
-          runner_(ioc.get_executor(), backoff_policy{}, 0, exchange_timeouts{}, 256 * 1024), acceptor_(ioc) {
+          runner_(ioc.get_executor(), backoff_policy{}, 0, exchange_timeouts{}, 128 * 1024), acceptor_(ioc) {
         if (cfg_.tls) {
             tls_.emplace(ssl::context::tls_server);
             beast::error_code ec;

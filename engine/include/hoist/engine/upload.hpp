@@ -80,7 +80,7 @@ struct upload_options {
 
     bool keep_on_failure = false;   // do not abort a failed multipart upload (its id is in the error)
     std::string content_type = "application/octet-stream";
-    std::uint64_t slice_size = 256 * 1024;      // read-and-send unit of a streamed part
+    std::uint64_t slice_size = 128 * 1024;      // read-and-send unit of a streamed part (x concurrency = send buffers)
     std::uint64_t seed = 0;                     // backoff jitter seed; 0 = random
 };
 
