@@ -157,7 +157,9 @@ private:
     // ---- through a presign service (opt_.via) ---------------------------------------
 
     // POST /v1/presigned-upload with a JSON body; the answer's JSON, or the
-    // failure (with the service's own error message when it sent one).
+    // failure (with the service's own error message when it sent one). Callers
+    // build the body as a named object first: g++ 12 rejects a braced
+    // json::object temporary as the argument of a co_awaited call.
     net::awaitable<std::optional<boost::json::object>> service_call(std::string what, boost::json::object body,
                                                                     bool cancellable = true);
     // The storage pool for presigned URLs: created for the first URL's host.
@@ -342,11 +344,11 @@ net::awaitable<bool> upload_job::complete_upload() {
         boost::json::array parts;
         for (const auto& p : completed_) parts.push_back({{"PartNumber", p.part_number}, {"ETag", p.etag}});
         boost::json::object request{{"action", "complete"},
-                                                    {"uploadId", upload_id_},
-                                                    {"s3Key", s3_key_},
-                                                    {"uploadToken", upload_token_},
-                                                    {"parts", std::move(parts)}};
-    auto r = co_await service_call("complete", std::move(request));
+                                    {"uploadId", upload_id_},
+                                    {"s3Key", s3_key_},
+                                    {"uploadToken", upload_token_},
+                                    {"parts", std::move(parts)}};
+        auto r = co_await service_call("complete", std::move(request));
         if (!r) co_return false;
         completed_ok_ = true;
         if (auto* e = r->if_contains("etag"); e && e->is_string()) etag_ = std::string(e->as_string());
@@ -407,9 +409,8 @@ net::awaitable<void> upload_job::abort_upload() {
     // Not cancellable: the abort is what cleans up after a cancel.
     if (opt_.via) {
         boost::json::object request{{"action", "abort"}, {"uploadId", upload_id_}, {"s3Key", s3_key_},
-                                                 {"uploadToken", upload_token_}};
-    auto r = co_await service_call("abort", std::move(request),
-                                       false);
+                                    {"uploadToken", upload_token_}};
+        auto r = co_await service_call("abort", std::move(request), false);
         aborted_ = r.has_value();
         if (!aborted_) abort_error_ = "the service's abort failed";
         co_return;
@@ -428,10 +429,10 @@ net::awaitable<bool> upload_job::put_object(body_source& body, protocol::integri
     std::uint64_t size = body.size();
     if (opt_.via) {
         boost::json::object request{{"action", "single"},
-                                                  {"fileName", opt_.via->file_name},
-                                                  {"fileSize", size},
-                                                  {"contentType", opt_.content_type}};
-    auto r = co_await service_call("single", std::move(request));
+                                    {"fileName", opt_.via->file_name},
+                                    {"fileSize", size},
+                                    {"contentType", opt_.content_type}};
+        auto r = co_await service_call("single", std::move(request));
         if (!r) co_return false;
         if (auto* k = r->if_contains("s3Key"); k && k->is_string()) s3_key_ = std::string(k->as_string());
         auto* url = r->if_contains("url");
@@ -517,9 +518,9 @@ net::awaitable<std::optional<boost::json::object>> upload_job::service_call(std:
 
 net::awaitable<bool> upload_job::service_start(std::uint64_t size) {
     boost::json::object request{{"action", "start"},
-                                             {"fileName", opt_.via->file_name},
-                                             {"fileSize", size},
-                                             {"contentType", opt_.content_type}};
+                                {"fileName", opt_.via->file_name},
+                                {"fileSize", size},
+                                {"contentType", opt_.content_type}};
     auto r = co_await service_call("start", std::move(request));
     if (!r) co_return false;
     try {
@@ -547,10 +548,10 @@ net::awaitable<std::optional<std::string>> upload_job::part_url(std::uint32_t nu
     for (std::uint32_t n = number; n < number + 100 && n <= parts_total_; ++n)
         if (!part_urls_.count(n)) numbers.push_back(n);
     boost::json::object request{{"action", "presign"},
-                                               {"uploadId", upload_id_},
-                                               {"s3Key", s3_key_},
-                                               {"uploadToken", upload_token_},
-                                               {"partNumbers", std::move(numbers)}};
+                                {"uploadId", upload_id_},
+                                {"s3Key", s3_key_},
+                                {"uploadToken", upload_token_},
+                                {"partNumbers", std::move(numbers)}};
     auto r = co_await service_call("presign", std::move(request));
     if (!r) co_return std::nullopt;
     if (stale) urls_fetched_ = clock::now();
