@@ -111,4 +111,16 @@ BOOST_AUTO_TEST_CASE(presigned_upload_part_url_carries_part_and_upload_id) {
     BOOST_TEST(url.find("&partNumber=3&uploadId=u%2F1&X-Amz-Signature=") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(presigned_put_sends_the_url_verbatim_with_md5_only) {
+    auto t = p::parse_presigned_url("https://127.0.0.1:9000/bucket/my%20key?partNumber=3&X-Amz-Signature=ab");
+    auto md5 = p::presigned_put(t, 42, {p::integrity::kind::md5, "MD5B64=="});
+    BOOST_TEST(md5.method == "PUT");
+    BOOST_TEST(md5.host == "127.0.0.1:9000");
+    BOOST_TEST(md5.target() == "/bucket/my%20key?partNumber=3&X-Amz-Signature=ab");
+    BOOST_TEST(md5.content_length == 42u);
+    BOOST_TEST(*md5.header_value("Content-MD5") == "MD5B64==");
+    auto crc = p::presigned_put(t, 42, {p::integrity::kind::crc32c, "AAAAAA=="});
+    BOOST_TEST(crc.headers.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

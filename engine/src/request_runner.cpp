@@ -1,8 +1,18 @@
 #include "request_runner.hpp"
 
+#include "hoist/protocol/requests.hpp"
 #include "hoist/protocol/xml.hpp"
 
 namespace hoist::engine::detail {
+
+std::function<protocol::s3_request()> signed_each_attempt(std::function<protocol::s3_request()> build,
+                                                          const sigv4::signer& signer, std::string region) {
+    return [build = std::move(build), &signer, region = std::move(region)] {
+        auto req = build();
+        protocol::sign(req, signer, region, sigv4::amz_date::from(std::chrono::system_clock::now()));
+        return req;
+    };
+}
 
 request_runner::request_runner(net::asio::any_io_executor ex, backoff_policy backoff, std::uint64_t seed,
                                exchange_timeouts timeouts, std::size_t slice_size)

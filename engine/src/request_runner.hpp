@@ -37,6 +37,12 @@ struct call_spec {
     unsigned max_attempts = 5;
 };
 
+// Wraps a request builder so that every attempt is signed with `signer` at
+// that attempt's time (a retry never reuses a stale X-Amz-Date). The signer
+// must outlive the returned function.
+std::function<protocol::s3_request()> signed_each_attempt(std::function<protocol::s3_request()> build,
+                                                          const sigv4::signer& signer, std::string region);
+
 class request_runner {
 public:
     request_runner(net::asio::any_io_executor ex, backoff_policy backoff, std::uint64_t seed,

@@ -349,11 +349,7 @@ private:
 
     net::awaitable<call_result> s3(std::string what, std::function<protocol::s3_request()> build,
                                    body_source* body = nullptr, unsigned attempts = 3) {
-        auto signed_build = [this, build = std::move(build)] {
-            auto req = build();
-            protocol::sign(req, signer_, cfg_.storage.region, sigv4::amz_date::from(std::chrono::system_clock::now()));
-            return req;
-        };
+        auto signed_build = signed_each_attempt(std::move(build), signer_, cfg_.storage.region);
         call_spec spec{std::move(what), signed_build, body, true, attempts};
         co_return co_await runner_.call(pool_, std::move(spec));
     }

@@ -143,11 +143,7 @@ private:
     // An S3 call signed with our credentials at each attempt.
     net::awaitable<call_result> call(std::string what, std::function<protocol::s3_request()> build,
                                      body_source* body, bool cancellable, unsigned max_attempts) {
-        auto signed_build = [this, build = std::move(build)] {
-            auto req = build();
-            protocol::sign(req, *opt_.signer, opt_.region, sigv4::amz_date::from(std::chrono::system_clock::now()));
-            return req;
-        };
+        auto signed_build = signed_each_attempt(std::move(build), *opt_.signer, opt_.region);
         // A named spec, not a braced temporary: g++ 12 destroys a braced
         // by-value argument of a co_awaited coroutine call twice.
         call_spec spec{std::move(what), signed_build, body, cancellable, max_attempts};
@@ -441,15 +437,7 @@ net::awaitable<bool> upload_job::put_object(body_source& body, protocol::integri
             co_return false;
         }
         auto target = protocol::parse_presigned_url(url->as_string());
-        auto build = [&] {
-            protocol::s3_request req;
-            req.method = "PUT";
-            req.host = target.host;
-            req.raw_target = target.target;
-            req.content_length = size;
-            if (check.type == protocol::integrity::kind::md5) req.headers.push_back({"Content-MD5", check.base64});
-            return req;
-        };
+        auto build = [&] { return protocol::presigned_put(target, size, check); };
         call_spec spec{"single PUT", build, &body, true, opt_.max_attempts};
         auto put = co_await runner_.call(storage_pool(target.ep), std::move(spec));
         if (!put.ok) {
@@ -579,15 +567,7 @@ net::awaitable<call_result> upload_job::presigned_part(std::uint32_t number, bod
             co_return r;
         }
         auto target = protocol::parse_presigned_url(*url);
-        auto build = [&] {
-            protocol::s3_request req;
-            req.method = "PUT";
-            req.host = target.host;
-            req.raw_target = target.target;
-            req.content_length = body.size();
-            if (check.type == protocol::integrity::kind::md5) req.headers.push_back({"Content-MD5", check.base64});
-            return req;
-        };
+        auto build = [&] { return protocol::presigned_put(target, body.size(), check); };
         call_spec spec{"part " + std::to_string(number), build, &body, true, opt_.max_attempts};
         r = co_await runner_.call(storage_pool(target.ep), std::move(spec));
         // An expired URL is not a refusal: get a fresh one and try again.

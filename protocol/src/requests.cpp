@@ -176,6 +176,16 @@ presigned_target parse_presigned_url(std::string_view url) {
     return out;
 }
 
+s3_request presigned_put(const presigned_target& target, std::uint64_t content_length, const integrity& check) {
+    s3_request req;
+    req.method = "PUT";
+    req.host = target.host;
+    req.raw_target = target.target;
+    req.content_length = content_length;
+    if (check.type == integrity::kind::md5) req.headers.push_back({"Content-MD5", check.base64});
+    return req;
+}
+
 std::string presign_url(const object_location& loc, const std::string& method,
                         const std::vector<sigv4::query_param>& extra_query, const sigv4::signer& signer,
                         const std::string& region, const sigv4::amz_date& date, std::chrono::seconds expires) {

@@ -81,6 +81,11 @@ struct presigned_target {
 // Throws address_error for anything but an absolute http(s) URL.
 presigned_target parse_presigned_url(std::string_view url);
 
+// A PUT of `content_length` streamed bytes to a presigned URL. Its signature
+// covers Host only, so integrity can ride only in Content-MD5 (an unsigned
+// x-amz-checksum-* header would be refused): a crc32c `check` is not sent.
+s3_request presigned_put(const presigned_target& target, std::uint64_t content_length, const integrity& check);
+
 // A presigned URL for `method` on loc (plus extra query, e.g. partNumber and
 // uploadId for an UploadPart URL), signed for Host only with UNSIGNED-PAYLOAD.
 std::string presign_url(const object_location& loc, const std::string& method,
