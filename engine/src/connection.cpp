@@ -7,6 +7,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -199,6 +201,48 @@ std::optional<std::string> http_response::header(std::string_view name) const {
 
 namespace {
 
+// Where the TLS records of a request body are encrypted to: a BIO whose
+// writes append to `bytes`. One per request, so its buffer (one slice of
+// ciphertext) lives only while a body is being sent. (BIO_s_mem would do, but
+// its reset clears the whole buffer with memset.)
+struct tls_cipher_buffer {
+    std::vector<char> bytes;
+    BIO* bio = nullptr;
+
+    tls_cipher_buffer() = default;
+    tls_cipher_buffer(const tls_cipher_buffer&) = delete;
+    tls_cipher_buffer& operator=(const tls_cipher_buffer&) = delete;
+    ~tls_cipher_buffer() {
+        if (bio) BIO_free(bio);
+    }
+
+    BIO* get() {
+        if (!bio) {
+            bio = BIO_new(method());
+            if (bio) {
+                BIO_set_data(bio, this);
+                BIO_set_init(bio, 1);
+            }
+        }
+        return bio;
+    }
+
+private:
+    static BIO_METHOD* method() {
+        static BIO_METHOD* m = [] {
+            BIO_METHOD* meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "hoist cipher buffer");
+            BIO_meth_set_write(meth, [](BIO* b, const char* data, int len) -> int {
+                auto* self = static_cast<tls_cipher_buffer*>(BIO_get_data(b));
+                self->bytes.insert(self->bytes.end(), data, data + len);
+                return len;
+            });
+            BIO_meth_set_ctrl(meth, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+            return meth;
+        }();
+        return m;
+    }
+};
+
 http::request<http::empty_body> make_header(const protocol::s3_request& req) {
     http::request<http::empty_body> h;
     h.method_string(req.method);
@@ -211,6 +255,59 @@ http::request<http::empty_body> make_header(const protocol::s3_request& req) {
     h.set(http::field::user_agent, "hoist/0.1");
     h.keep_alive(true);
     return h;
+}
+
+// Body bytes on a plain connection: written as they are.
+net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(beast::tcp_stream& stream, beast::tcp_stream&,
+                                                                   std::span<const char> data, tls_cipher_buffer&) {
+    co_return co_await asio::async_write(stream, asio::buffer(data.data(), data.size()), net::use_nothrow);
+}
+
+// Body bytes on a TLS connection, encrypted in one go into `out` and sent with
+// one write. asio::ssl would pass every 16 KiB record through its 17 KiB BIO
+// pair: two extra copies and one sendmsg per record, about a quarter of the
+// client's CPU time for a bulk upload. The SSL object's write BIO is swapped
+// for the memory BIO only inside this call, at a point where asio's engine has
+// no pending output (every earlier write on the stream has completed) and no
+// read is in progress (the response is read after the body). On any error the
+// TLS stream is unusable and the caller closes the connection, as for any
+// failed exchange.
+net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(connection::tls_stream& stream,
+                                                                   beast::tcp_stream& tcp,
+                                                                   std::span<const char> data,
+                                                                   tls_cipher_buffer& out) {
+    SSL* ssl = stream.native_handle();
+    BIO* original = SSL_get_wbio(ssl);
+    BIO* sink = out.get();
+    if (!SSL_is_init_finished(ssl) || !original || !sink)  // never expected after a handshake
+        co_return co_await asio::async_write(stream, asio::buffer(data.data(), data.size()), net::use_nothrow);
+    // SSL_set0_wbio frees the BIO it replaces: a reference of our own keeps
+    // asio's BIO alive, and putting it back hands that reference over again.
+    BIO_up_ref(original);
+    BIO_up_ref(sink);
+    SSL_set0_wbio(ssl, sink);
+    std::size_t done = 0;
+    int fail = 0;
+    out.bytes.clear();
+    out.bytes.reserve(data.size() + data.size() / 512 + 256);   // + 22 B per 16 KiB record
+    while (done < data.size()) {
+        int n = SSL_write(ssl, data.data() + done, static_cast<int>(data.size() - done));
+        if (n <= 0) {
+            fail = SSL_get_error(ssl, n);
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    SSL_set0_wbio(ssl, original);
+    if (fail) {
+        auto err = ERR_get_error();
+        co_return std::make_tuple(err ? net::error_code(static_cast<int>(err), asio::error::get_ssl_category())
+                                      : net::error_code(asio::error::fault),
+                                  std::size_t{0});
+    }
+    auto [ec, n] = co_await asio::async_write(tcp, asio::buffer(out.bytes), net::use_nothrow);
+    (void)n;
+    co_return std::make_tuple(ec, ec ? std::size_t{0} : done);
 }
 
 template <class Stream>
@@ -237,6 +334,7 @@ net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream&
         co_return net::error_code{};
     }
     if (!body || req.content_length == 0) co_return net::error_code{};
+    tls_cipher_buffer cipher;
     for (std::uint64_t sent = 0; sent < req.content_length;) {
         std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(slice.size(), req.content_length - sent));
         if (auto rec = co_await body->read(sent, std::span<char>(slice.data(), len))) {
@@ -244,7 +342,7 @@ net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream&
             co_return rec;
         }
         tcp.expires_after(stall_timeout);
-        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(slice.data(), len), net::use_nothrow);
+        auto [wec, wn] = co_await write_body(stream, tcp, std::span<const char>(slice.data(), len), cipher);
         if (wec) co_return wec;
         sent += wn;
         if (on_sent) on_sent(wn);
