@@ -1,6 +1,8 @@
 #include "connection.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -69,7 +71,8 @@ bool is_ip_literal(const std::string& host) {
 } // namespace
 
 connection_pool::connection_pool(asio::any_io_executor ex, pool_config config)
-    : ex_(ex), config_(std::move(config)), resolver_(ex), idle_(config_.idle_timeout, config_.max_idle) {
+    : ex_(ex), config_(std::move(config)), resolver_(ex), idle_(config_.idle_timeout, config_.max_idle),
+      warm_signal_(ex, asio::steady_timer::time_point::max()) {
     if (!config_.use_tls) return;
     tls_ctx_.emplace(ssl::context::tls_client);
     tls_ctx_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -106,7 +109,26 @@ std::string connection_pool::authority() const {
     return (v6 ? "[" + config_.host + "]" : config_.host) + ":" + std::to_string(config_.port);
 }
 
+void connection_pool::warm(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        ++warming_;
+        asio::co_spawn(ex_, open_warm(), asio::detached);
+    }
+}
+
+// A member, not a lambda: a coroutine lambda's frame refers to the closure
+// object, which would be gone once warm() returns.
+net::awaitable<void> connection_pool::open_warm() {
+    {
+        auto [ec, lease] = co_await acquire(true);
+        if (!ec) lease.mark_reusable();   // ready: into the idle list as the lease ends
+    }
+    --warming_;
+    warm_signal_.cancel();
+}
+
 void connection_pool::close_all() {
+    warm_signal_.cancel();   // waiters look again; the warming connections end aborted
     idle_.clear([](std::unique_ptr<connection> c) { c->close(); });
     for (auto* c : leased_) c->close();
     resolver_.cancel();
@@ -141,12 +163,21 @@ void connection_pool::remember_session(connection& conn) {
 
 net::awaitable<std::tuple<net::error_code, pooled_connection>> connection_pool::acquire(bool fresh) {
     std::optional<std::unique_ptr<connection>> idle;
-    if (!fresh) idle = idle_.take(std::chrono::steady_clock::now(), [](std::unique_ptr<connection> c) { c->close(); });
+    while (!fresh) {
+        idle = idle_.take(std::chrono::steady_clock::now(), [](std::unique_ptr<connection> c) { c->close(); });
+        if (idle || warming_ == 0) break;
+        // A warm() connection is on its way: wait for it (or for its failure).
+        auto [ec] = co_await warm_signal_.async_wait(net::use_nothrow);
+        (void)ec;   // cancelled is the wake-up; loop and look again
+    }
     if (idle) {
-        ++reused_;
+        // A warm() connection that has served nothing yet is not a reuse: a
+        // failure on it is a real failed attempt, not a stale keep-alive.
+        bool served = (*idle)->requests_served > 0;
+        if (served) ++reused_;
         (*idle)->current = connection::state::leased;
         leased_.insert(idle->get());
-        co_return std::make_tuple(net::error_code{}, pooled_connection(this, std::move(*idle), true));
+        co_return std::make_tuple(net::error_code{}, pooled_connection(this, std::move(*idle), served));
     }
     auto conn = std::make_unique<connection>(ex_, tls_ctx_ ? &*tls_ctx_ : nullptr);
     conn->current = connection::state::leased;

@@ -18,6 +18,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -110,6 +111,14 @@ public:
     // (operation_aborted).
     net::awaitable<std::tuple<net::error_code, pooled_connection>> acquire(bool fresh = false);
 
+    // Opens `n` new connections in the background; each joins the idle list
+    // once its handshake is done. An upload calls it before
+    // CreateMultipartUpload so that its first parts find connections ready
+    // instead of each paying connect + TLS (2 RTT) after Create's round trip.
+    // While some are being opened, acquire() waits for one of them rather than
+    // open yet another, so warming never raises the number of connections.
+    void warm(std::size_t n);
+
     // Closes idle and leased connections; pending I/O on them is aborted.
     void close_all();
 
@@ -122,6 +131,7 @@ private:
     friend class pooled_connection;
     void give_back(std::unique_ptr<connection> conn, bool reusable);
     net::awaitable<net::error_code> connect(connection& conn);
+    net::awaitable<void> open_warm();
     void remember_session(connection& conn);
 
     net::asio::any_io_executor ex_;
@@ -133,6 +143,8 @@ private:
     std::set<connection*> leased_;
     SSL_SESSION* session_ = nullptr;
     std::uint32_t opened_ = 0, reused_ = 0, resumed_ = 0;
+    std::size_t warming_ = 0;                 // warm() connections still connecting
+    net::asio::steady_timer warm_signal_;     // never expires; cancel() wakes acquire()s waiting for them
 };
 
 // ---- one exchange -------------------------------------------------------------

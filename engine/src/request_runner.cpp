@@ -101,10 +101,13 @@ net::awaitable<call_result> request_runner::call(connection_pool& pool, call_spe
                 out.status = 0;
                 bool dead_keepalive = lease.reused() && !r.response_started && r.ec != beast::error::timeout;
                 if (dead_keepalive && free_retry && (!spec.body || spec.body->replayable())) {
-                    // The server closed an idle kept-alive connection: not a failed attempt.
+                    // The server closed an idle kept-alive connection: not a failed
+                    // attempt (the budget is untouched), but a re-send, so it is
+                    // counted in the retries the user sees.
                     free_retry = false;
                     want_fresh = true;
                     --out.attempts;
+                    if (on_retry) on_retry();
                     continue;
                 }
                 verdict = protocol::classify(classify_transport(r.ec), 0, "");

@@ -669,7 +669,12 @@ net::awaitable<upload_result> upload_job::run_file(const file_source& file) {
     parts_total_ = plan.part_count;
     planned_part_size_ = plan.part_size;
     completed_.resize(plan.part_count);
-    if (!opt_.via && !co_await create_upload()) co_return co_await finish(size);
+    if (!opt_.via) {
+        // Open the connections the first parts will use at once: Create takes
+        // the first one ready, the others finish their handshakes meanwhile.
+        pool_->warm(std::min<std::size_t>(opt_.concurrency, plan.part_count));
+        if (!co_await create_upload()) co_return co_await finish(size);
+    }
     report(true);
 
     for (std::uint32_t n = 1; n <= plan.part_count && !stopping_; ++n) {
