@@ -1,16 +1,26 @@
-// `hoist cp` input errors, end to end through the real binary: each is one
-// clear line on stderr with exit code 2 (usage) or 1 (the upload failed).
+// `hoist cp` end to end through the real binary: input errors are one clear
+// line on stderr with exit code 2 (usage) or 1 (the upload failed); SIGINT and
+// SIGTERM during an upload abort it on the (strict, in-process) server.
 #include "process.hpp"
+#include "s3_test_server.hpp"
 
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 
 namespace t = hoist::test;
 namespace fs = std::filesystem;
+namespace bdata = boost::unit_test::data;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -119,6 +129,47 @@ BOOST_AUTO_TEST_CASE(serve_refuses_a_bad_config_at_start) {
                 2, "listne");
     check_error(serve("{" + storage + ",\"token_secret\":\"" + std::string(40, 's') + "\",\"tokens\":[]}"), 2,
                 "tokens");
+}
+
+BOOST_DATA_TEST_CASE(a_signal_aborts_the_multipart_upload, bdata::make({SIGINT, SIGTERM}), sig) {
+    t::s3_test_server server;
+    server.create_bucket("bucket");
+    // Part 2 stalls (the server reads half of it, then stops reading for 20 s):
+    // the upload is in flight when the signal comes.
+    server.inject({t::s3_op::upload_part, 2}, {t::fault_kind::stall, 20000ms});
+    temp_dir dir;
+    auto file = dir.path / "data.bin";
+    std::ofstream(file, std::ios::binary) << std::string(12 * 1024 * 1024 + 3, 'x');
+    std::map<std::string, std::string> env{{"AWS_ACCESS_KEY_ID", server.config().access_key_id},
+                                           {"AWS_SECRET_ACCESS_KEY", server.config().secret},
+                                           {"HOME", "/nonexistent"}};
+    std::atomic<int> pid{0};
+    auto upload = std::async(std::launch::async, [&] {
+        return t::run_process({HOIST_BINARY, "cp", file.string(), "s3://bucket/obj", "--endpoint-url",
+                               server.endpoint_url(), "--ca-bundle", server.ca_file(), "--path-style", "--part-size",
+                               "5MiB", "--multipart-threshold", "5MiB", "--quiet", "--json"},
+                              env, 60, {}, -1, [&](int p) { pid = p; });
+    });
+    // All three parts have reached the server (at most 10 s), part 2 is stuck.
+    bool in_flight = false;
+    for (int i = 0; i < 1000 && !in_flight; ++i) {
+        in_flight = server.statistics().by_op[t::s3_op::upload_part] >= 3;
+        std::this_thread::sleep_for(10ms);
+    }
+    BOOST_REQUIRE_MESSAGE(in_flight && pid > 0, "the upload did not start");
+    std::this_thread::sleep_for(100ms);
+    ::kill(pid, sig);
+    auto r = upload.get();
+    BOOST_TEST(r.exit_code == 128 + sig, "exit " << r.exit_code << ", stderr: " << r.err);
+    BOOST_TEST(r.err.find("cancelled") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("aborted") != std::string::npos, r.err);
+    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, "one line: " << r.err);
+    BOOST_TEST(r.err.find(server.config().secret) == std::string::npos);
+    BOOST_TEST(r.out.find("\"aborted\":true") != std::string::npos, r.out);
+    // On the server: aborted, no orphan, no object.
+    BOOST_TEST(server.open_uploads().empty());
+    BOOST_TEST(server.aborted_uploads().size() == 1u);
+    BOOST_TEST(!server.object("bucket", "obj").has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

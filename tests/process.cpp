@@ -11,7 +11,8 @@
 namespace hoist::test {
 
 process_result run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                           int timeout_seconds, const std::string& stdin_data, int run_as_uid) {
+                           int timeout_seconds, const std::string& stdin_data, int run_as_uid,
+                           const std::function<void(int pid)>& on_start) {
     int out_pipe[2], err_pipe[2], in_pipe[2];
     if (pipe(out_pipe) || pipe(err_pipe) || pipe(in_pipe)) throw std::runtime_error("pipe failed");
 
@@ -36,6 +37,7 @@ process_result run_process(const std::vector<std::string>& argv, const std::map<
         execve(args[0], args.data(), envp.data());
         _exit(127);
     }
+    if (on_start) on_start(static_cast<int>(pid));
     close(in_pipe[0]);
     close(out_pipe[1]);
     close(err_pipe[1]);

@@ -3,6 +3,7 @@
 // test gives it, so the developer's own AWS settings cannot leak in.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,7 +20,10 @@ struct process_result {
 // tests of permission errors when the suite runs as root.
 // `timeout_seconds` bounds the run: the child is killed (SIGKILL) when it
 // expires and exit_code is then 137.
+// `on_start`, when given, is called in the parent with the child's pid right
+// after the fork (for tests that signal the child while it runs).
 process_result run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                           int timeout_seconds = 60, const std::string& stdin_data = {}, int run_as_uid = -1);
+                           int timeout_seconds = 60, const std::string& stdin_data = {}, int run_as_uid = -1,
+                           const std::function<void(int pid)>& on_start = {});
 
 } // namespace hoist::test

@@ -39,9 +39,11 @@ signal_watcher::signal_watcher(engine::cancel_token token, std::string message) 
     thread_ = std::thread([this, set, token, message] {
         timespec tick{0, 100'000'000};
         while (!done_) {
-            if (sigtimedwait(&set, nullptr, &tick) > 0) {
+            if (int sig = sigtimedwait(&set, nullptr, &tick); sig > 0) {
                 if (!message.empty()) std::cerr << message << std::endl;
                 token.cancel();
+                int none = 0;
+                signal_number_.compare_exchange_strong(none, sig);
                 signalled_ = true;
             }
         }

@@ -154,6 +154,9 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
                                    {"aborted", e.aborted()}};
             std::cout << boost::json::serialize(o) << '\n';
         }
+        // Interrupted: the shell's convention, 128 + the signal (130 for Ctrl-C).
+        if (e.code() == engine::upload_errc::cancelled && signals.signal_number() > 0)
+            return 128 + signals.signal_number();
         return usage ? exit_usage : exit_failed;
     }
     display.finish(r);
