@@ -451,4 +451,43 @@ BOOST_AUTO_TEST_CASE(expect_100_continue_is_answered_before_the_body) {
     BOOST_TEST(res.result_int() == 200u, res.body());
 }
 
+BOOST_AUTO_TEST_CASE(a_client_that_drops_a_proxied_part_is_its_fault_not_storage_s) {
+    // The client promises 6 MiB, sends 1 MiB and resets. The service must log
+    // 400 incomplete_body (not 502 storage_error), and no part may be stored.
+    fixture f;
+    service_instance svc(f.storage);
+    auto start = api(svc.port(), {{"action", "start"}, {"fileName", "drop.bin"}, {"fileSize", 12 * MiB}}, alice_token);
+    BOOST_REQUIRE_MESSAGE(start.status == 200, start.body);
+    auto s = start.json().as_object();
+    std::string id(s.at("uploadId").as_string()), key(s.at("s3Key").as_string()),
+        token(s.at("uploadToken").as_string());
+    {
+        boost::asio::io_context ioc;
+        boost::beast::tcp_stream stream(ioc);
+        stream.expires_after(5s);
+        stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), svc.port()));
+        std::string head = "PUT /v1/uploads/" + id + "/parts/1?key=" + hoist::sigv4::uri_encode(key, false) +
+                           " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + alice_token +
+                           "\r\nX-Upload-Token: " + token + "\r\nContent-Length: " + std::to_string(6 * MiB) +
+                           "\r\n\r\n";
+        boost::asio::write(stream, boost::asio::buffer(head));
+        boost::asio::write(stream, boost::asio::buffer(std::string(MiB, 'd')));
+        std::this_thread::sleep_for(200ms);
+        stream.socket().set_option(boost::asio::socket_base::linger(true, 0));   // close with RST
+        stream.close();
+    }
+    std::string proxy_line;
+    for (int i = 0; i < 100 && proxy_line.empty(); ++i) {   // at most ~5 s
+        for (const auto& line : svc.log())
+            if (line.find("\"proxy\"") != std::string::npos) proxy_line = line;
+        std::this_thread::sleep_for(50ms);
+    }
+    BOOST_TEST(proxy_line.find("\"status\":400") != std::string::npos, proxy_line);
+    BOOST_TEST(proxy_line.find("\"error\":\"incomplete_body\"") != std::string::npos, proxy_line);
+    auto listed = api(svc.port(), {{"action", "list-parts"}, {"uploadId", id}, {"s3Key", key}, {"uploadToken", token}},
+                      alice_token);
+    BOOST_REQUIRE_MESSAGE(listed.status == 200, listed.body);
+    BOOST_TEST(listed.json().at("parts").as_array().empty(), listed.body);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

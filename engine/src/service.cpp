@@ -109,12 +109,14 @@ struct reply {
     std::string action;
     std::string user;
     std::uint64_t bytes_in = 0;
+    std::string error;           // the error code of a failed request, for the log
 };
 
 reply error_reply(const protocol::api_error& e) {
     reply r;
     r.status = static_cast<unsigned>(e.status);
     r.body = protocol::error_json(e);
+    r.error = e.code;
     return r;
 }
 
@@ -291,16 +293,20 @@ private:
                 r.content_type = "text/plain; version=0.0.4";
                 r.route = "/metrics";
             } else if (req.method() == http::verb::post && path == protocol::presigned_upload_path) {
-                r = co_await json_route(stream, buffer, header);
+                co_await json_route(stream, buffer, header, r);   // fills r, also when it throws
             } else if (req.method() == http::verb::put && path.starts_with("/v1/uploads/")) {
-                r = co_await proxy_route(stream, buffer, header);
+                co_await proxy_route(stream, buffer, header, r);
             } else {
                 r = error_reply(protocol::api_error(404, "not_found", "no such route"));
             }
         } catch (const protocol::api_error& e) {
-            auto route_name = r.route;
-            r = error_reply(e);
-            r.route = route_name;
+            // What was learnt before the error stays in the log line.
+            auto failed = error_reply(e);
+            failed.route = std::move(r.route);
+            failed.action = std::move(r.action);
+            failed.user = std::move(r.user);
+            failed.bytes_in = r.bytes_in;
+            r = std::move(failed);
             r.close = true;  // the body may be unread
         }
         co_return r;
@@ -321,9 +327,8 @@ private:
     // ---- POST /v1/presigned-upload ---------------------------------------------
 
     template <class Stream>
-    net::awaitable<reply> json_route(Stream& stream, beast::flat_buffer& buffer,
-                                     http::request_parser<http::empty_body>& header) {
-        reply r;
+    net::awaitable<void> json_route(Stream& stream, beast::flat_buffer& buffer,
+                                    http::request_parser<http::empty_body>& header, reply& r) {
         r.route = std::string(protocol::presigned_upload_path);
         if (auto len = header.content_length()) protocol::check_body_size(*len, cfg_);
         // Read the (bounded) body before answering, so the connection stays usable.
@@ -344,7 +349,7 @@ private:
         r.action = std::string(protocol::action_name(request));
         auto handle = [&](auto& typed) -> net::awaitable<std::string> { co_return co_await act(*user, typed); };
         r.body = co_await std::visit(handle, request);
-        co_return r;
+        co_return;
     }
 
     net::awaitable<call_result> s3(std::string what, std::function<protocol::s3_request()> build,
@@ -486,9 +491,8 @@ private:
     };
 
     template <class Stream>
-    net::awaitable<reply> proxy_route(Stream& stream, beast::flat_buffer& buffer,
-                                      http::request_parser<http::empty_body>& header) {
-        reply r;
+    net::awaitable<void> proxy_route(Stream& stream, beast::flat_buffer& buffer,
+                                     http::request_parser<http::empty_body>& header, reply& r) {
         r.route = "/v1/uploads/{uploadId}/parts/{n}";
         r.action = "proxy";
         const auto& req = header.get();
@@ -542,6 +546,13 @@ private:
         r.bytes_in = *length;
         if (!result.ok) {
             r.close = !body_parser.is_done();
+            // The client's body ended early (it reset, timed out or sent less
+            // than Content-Length): the client's fault, not the storage's, and
+            // the log and the metrics must say so. (It rarely sees the answer.)
+            if (result.code == upload_errc::source_changed)
+                throw protocol::api_error(400, std::string(protocol::api_code::incomplete_body),
+                                          "the part's body ended before its Content-Length (" +
+                                              std::to_string(*length) + " bytes)");
             if (result.status >= 400 && result.status < 500 && !result.s3_code.empty())
                 throw protocol::api_error(static_cast<int>(result.status), result.s3_code, "storage: " + result.error);
             throw storage_error(result);
@@ -552,7 +563,7 @@ private:
         json::object o{{"PartNumber", number}, {"ETag", etag}};
         r.body = json::serialize(o);
         r.headers.emplace_back("ETag", etag);
-        co_return r;
+        co_return;
     }
 
     // ---- CORS, logging -------------------------------------------------------------
@@ -589,6 +600,7 @@ private:
                        {"bytes_in", r.bytes_in}};
         if (!r.action.empty()) o["action"] = r.action;
         if (!r.user.empty()) o["user"] = r.user;
+        if (!r.error.empty()) o["error"] = r.error;   // the code only: messages may quote input
         auto line = json::serialize(o);
         if (opt_.log) opt_.log(line);
         else std::cerr << line << '\n';

@@ -82,6 +82,7 @@ inline constexpr std::string_view payload_too_large = "payload_too_large";      
 inline constexpr std::string_view unauthorized = "unauthorized";                 // 401: missing or unknown bearer token
 inline constexpr std::string_view invalid_upload_token = "invalid_upload_token"; // 403: malformed, forged or not this upload's
 inline constexpr std::string_view upload_token_expired = "upload_token_expired"; // 403
+inline constexpr std::string_view incomplete_body = "incomplete_body";           // 400: a proxied part ended before its Content-Length
 } // namespace api_code
 
 // {"error":{"code":CODE,"message":MESSAGE}}
