@@ -26,7 +26,8 @@ struct call_result {
     std::string error;      // one line, when !ok
     std::string s3_code;    // the last <Error><Code>, if any
     unsigned status = 0;    // the last HTTP status, 0 for transport errors
-    unsigned attempts = 0;
+    unsigned attempts = 0;            // counted against max_attempts
+    unsigned progress_retries = 0;    // attempts cut after progress, not counted (request_runner::call)
 };
 
 struct call_spec {
