@@ -248,26 +248,26 @@ BOOST_AUTO_TEST_CASE(a_dead_kept_alive_connection_is_not_a_failed_attempt) {
 
 BOOST_AUTO_TEST_CASE(resets_after_progress_do_not_use_the_attempt_budget) {
     // One attempt per request. Part 1 is reset mid-body (after ~2.5 MiB sent)
-    // twice: those attempts made progress, so they are not failures and the
-    // upload ends byte-exact. Three resets exceed the 2 x max_attempts
+    // four times: those attempts made progress, so they are not failures and
+    // the upload ends byte-exact. Five resets exceed the 4 x max_attempts
     // allowance: the upload fails, names the attempts, and is aborted.
     auto data = random_bytes(11 * MiB, 16);
     {
         fixture f;
-        for (int n = 1; n <= 2; ++n) f.server.inject({t::s3_op::upload_part, 1, n}, {t::fault_kind::reset_mid_body});
+        for (int n = 1; n <= 4; ++n) f.server.inject({t::s3_op::upload_part, 1, n}, {t::fault_kind::reset_mid_body});
         auto o = f.options();
         o.max_attempts = 1;
         auto r = f.upload_ok(data, o);
-        BOOST_TEST(r.retries == 2u, f.server_log());
+        BOOST_TEST(r.retries == 4u, f.server_log());
     }
     {
         fixture f;
-        for (int n = 1; n <= 3; ++n) f.server.inject({t::s3_op::upload_part, 1, n}, {t::fault_kind::reset_mid_body});
+        for (int n = 1; n <= 5; ++n) f.server.inject({t::s3_op::upload_part, 1, n}, {t::fault_kind::reset_mid_body});
         auto o = f.options();
         o.max_attempts = 1;
         auto err = f.upload_fails(data, o);
         BOOST_TEST((err.code() == e::upload_errc::retries_exhausted), err.what());
-        BOOST_TEST(contains(err.what(), "part 1: failed after 3 attempts"), err.what());
+        BOOST_TEST(contains(err.what(), "part 1: failed after 5 attempts"), err.what());
         BOOST_TEST(f.server.open_uploads().empty(), "no orphan: " << f.server_log());
     }
 }
