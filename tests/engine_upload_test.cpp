@@ -160,6 +160,24 @@ BOOST_AUTO_TEST_CASE(sixty_four_parts_at_concurrency_four_reuse_four_connections
     BOOST_TEST(r.connections_reused >= 63u);
 }
 
+BOOST_AUTO_TEST_CASE(a_small_file_is_spread_over_the_connections) {
+    // 20 MiB at 8 MiB parts would be 3 parts for 4 connections; spread, it is
+    // 4 parts of 5 MiB. Off, the parts are exactly the requested size.
+    auto data = random_bytes(20 * MiB, 17);
+    fixture f;
+    auto o = f.options("spread");
+    o.part_size = 8 * MiB;
+    auto r = f.upload_ok(data, o);
+    BOOST_TEST(r.parts == 4u);
+    BOOST_TEST(r.part_size == 5 * MiB);
+    o = f.options("exact");
+    o.part_size = 8 * MiB;
+    o.spread_small_files = false;
+    r = f.upload_ok(data, o);
+    BOOST_TEST(r.parts == 3u);
+    BOOST_TEST(r.part_size == 8 * MiB);
+}
+
 BOOST_AUTO_TEST_CASE(a_replacement_connection_resumes_the_tls_session) {
     // The first connections open together, before any session exists; the one
     // that replaces a connection closed by the server (part 10) resumes the

@@ -297,4 +297,19 @@ BOOST_AUTO_TEST_CASE(plan_stream_validates_like_plan_parts) {
     BOOST_TEST(plan_stream(min_part_size).base_part_size == min_part_size);
 }
 
+BOOST_AUTO_TEST_CASE(small_files_are_spread_over_the_connections) {
+    const std::uint64_t p8 = 8 * mib;
+    // Fewer parts than connections: smaller parts, whole MiB, never below 5 MiB.
+    BOOST_TEST(spread_part_size(10'000'000, p8, 8) == 5 * mib);        // 2 parts, not 8 MiB + 1.6 MB
+    BOOST_TEST(spread_part_size(50'000'000, p8, 8) == 6 * mib);        // 8 parts of ~6 MiB, not 6 of 8 MiB
+    BOOST_TEST(plan_parts(50'000'000, spread_part_size(50'000'000, p8, 8)).part_count == 8u);
+    BOOST_TEST(spread_part_size(64 * mib, p8, 8) == p8);              // exactly one part per connection
+    BOOST_TEST(spread_part_size(64 * mib + 1, p8, 8) == p8);
+    BOOST_TEST(spread_part_size(100'000'000, p8, 8) == p8);           // large files: unchanged
+    BOOST_TEST(spread_part_size(5'000'000'000, p8, 8) == p8);
+    BOOST_TEST(spread_part_size(10'000'000, p8, 1) == p8);             // one connection: nothing to spread
+    BOOST_TEST(spread_part_size(40 * mib, 64 * mib, 4) == 10 * mib);  // a larger requested size shrinks too
+    BOOST_TEST(spread_part_size(0, p8, 8) == 5 * mib);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -45,7 +45,8 @@ void cp_command::add_to(CLI::App& parent) {
     app->add_option("--via", via, "upload through a presign service (hoist serve) at this URL");
     app->add_option("--token", token, "the service's bearer token (default: $HOIST_TOKEN)");
     app->add_option("--name", name, "file name given to the service (default: the source file's name)");
-    app->add_option("--part-size", part_size, "part size, at least 5MiB; grown when a file needs more than 10,000 parts")
+    app->add_option("--part-size", part_size, "part size, at least 5MiB; grown when a file needs more than 10,000 parts. Unless given, a file "
+                    "smaller than concurrency x part size is cut into smaller parts (>= 5MiB), one per connection")
         ->capture_default_str();
     app->add_option("--concurrency", concurrency, "parts in flight")->capture_default_str()->check(CLI::Range(1, 1024));
     app->add_option("--retries", retries, "attempts per request, the first included")
@@ -105,6 +106,8 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
         dest = protocol::parse_s3_url(destination);
     }
     opt.part_size = parse_size(part_size, "--part-size");
+    // An explicit --part-size is kept exactly (ETag recomputation tools assume it).
+    opt.spread_small_files = app->count("--part-size") == 0;
     opt.multipart_threshold = parse_size(multipart_threshold, "--multipart-threshold");
     try {
         protocol::validate_part_size(opt.part_size);

@@ -664,7 +664,9 @@ net::awaitable<upload_result> upload_job::run_file(const file_source& file) {
         if (!co_await create_upload()) co_return co_await finish(size);
         plan = protocol::plan_parts(size, part_size_);
     } else {
-        plan = protocol::plan_parts(size, opt_.part_size);
+        std::uint64_t part_size = opt_.part_size;
+        if (opt_.spread_small_files) part_size = protocol::spread_part_size(size, part_size, opt_.concurrency);
+        plan = protocol::plan_parts(size, part_size);
     }
     parts_total_ = plan.part_count;
     planned_part_size_ = plan.part_size;

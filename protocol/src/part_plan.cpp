@@ -1,6 +1,8 @@
 // Part planning within S3's multipart limits. See part_plan.hpp for the rules.
 #include "hoist/protocol/part_plan.hpp"
 
+#include <algorithm>
+
 #include <string>
 
 namespace hoist::protocol {
@@ -40,6 +42,13 @@ void validate_part_size(std::uint64_t requested_part_size) {
     if (requested_part_size > max_part_size)
         throw plan_error("part size " + bytes(requested_part_size) + " is above 5 GiB (" +
                          bytes(max_part_size) + "), the largest part S3 accepts");
+}
+
+std::uint64_t spread_part_size(std::uint64_t object_size, std::uint64_t part_size, unsigned connections) {
+    if (connections < 2) return part_size;
+    std::uint64_t share = (object_size + connections - 1) / connections;
+    share = (share + mib - 1) / mib * mib;
+    return std::clamp(share, std::min(min_part_size, part_size), part_size);
 }
 
 part_plan plan_parts(std::uint64_t object_size, std::uint64_t requested_part_size) {

@@ -42,6 +42,15 @@ struct part_plan {
 void validate_part_size(std::uint64_t requested_part_size);
 part_plan plan_parts(std::uint64_t object_size, std::uint64_t requested_part_size);
 
+// The part size that cuts an object of `object_size` bytes into at least
+// `connections` parts when S3's 5 MiB minimum allows: ceil(size / connections)
+// rounded up to a whole MiB, but never above `part_size` nor below 5 MiB. A
+// file that would make fewer parts than there are connections leaves some of
+// them idle and puts most bytes on one TCP flow: on a lossy link, where one
+// CUBIC flow gets a fraction of the line, that flow sets the upload's time.
+// Objects of connections x part_size or more get `part_size` unchanged.
+std::uint64_t spread_part_size(std::uint64_t object_size, std::uint64_t part_size, unsigned connections);
+
 // The layout of a stream of unknown size. Part sizes grow as the stream does:
 // base for parts 1..1000, 2 x base for 1001..2000, doubling every 1,000 parts,
 // never above 5 GiB; so small streams use small buffers and long ones still fit
