@@ -41,10 +41,12 @@ signal_watcher::signal_watcher(engine::cancel_token token, std::string message) 
         while (!done_) {
             if (int sig = sigtimedwait(&set, nullptr, &tick); sig > 0) {
                 if (!message.empty()) std::cerr << message << std::endl;
-                token.cancel();
+                // Recorded before the cancel: the main thread reads it as soon as
+                // the cancelled upload returns (exit 128 + signal).
                 int none = 0;
                 signal_number_.compare_exchange_strong(none, sig);
                 signalled_ = true;
+                token.cancel();
             }
         }
     });
