@@ -134,6 +134,20 @@ http_answer api(std::uint16_t port, const json::object& body, const std::string&
     return request(port, http::verb::post, "/v1/presigned-upload", json::serialize(body), h);
 }
 
+// An upload started with action "start" as alice, and what later calls name it by.
+struct started_upload {
+    std::string id, key, token;
+    json::object answer;
+};
+
+started_upload start_upload(std::uint16_t port, const std::string& file_name, std::uint64_t size) {
+    auto start = api(port, {{"action", "start"}, {"fileName", file_name}, {"fileSize", size}}, alice_token);
+    BOOST_REQUIRE_MESSAGE(start.status == 200, start.body);
+    auto s = start.json().as_object();
+    return {std::string(s.at("uploadId").as_string()), std::string(s.at("s3Key").as_string()),
+            std::string(s.at("uploadToken").as_string()), s};
+}
+
 struct fixture {
     t::s3_test_server storage;
     fs::path dir = fs::temp_directory_path() / ("hoist-service-" + std::to_string(::getpid()));
@@ -234,11 +248,7 @@ BOOST_AUTO_TEST_CASE(small_files_use_one_presigned_put) {
 BOOST_AUTO_TEST_CASE(cross_user_and_forged_tokens_change_nothing) {
     fixture f;
     service_instance svc(f.storage);
-    auto start = api(svc.port(), {{"action", "start"}, {"fileName", "a.bin"}, {"fileSize", 6 * MiB}}, alice_token);
-    BOOST_REQUIRE_MESSAGE(start.status == 200, start.body);
-    auto s = start.json().as_object();
-    std::string id(s.at("uploadId").as_string()), key(s.at("s3Key").as_string()),
-        token(s.at("uploadToken").as_string());
+    auto [id, key, token, answer] = start_upload(svc.port(), "a.bin", 6 * MiB);
     std::string forged = token;
     forged.back() = forged.back() == 'A' ? 'B' : 'A';
     json::array parts{json::object{{"PartNumber", 1}, {"ETag", "\"x\""}}};
@@ -297,12 +307,8 @@ BOOST_AUTO_TEST_CASE(two_instances_serve_one_upload) {
     fixture f;
     service_instance a(f.storage), b(f.storage);
     auto data = random_bytes(6 * MiB, 5);
-    auto start = api(a.port(), {{"action", "start"}, {"fileName", "two.bin"}, {"fileSize", data.size()}}, alice_token);
-    BOOST_REQUIRE_MESSAGE(start.status == 200, start.body);
-    auto s = start.json().as_object();
-    std::string id(s.at("uploadId").as_string()), key(s.at("s3Key").as_string()),
-        token(s.at("uploadToken").as_string());
-    BOOST_TEST(s.at("presignedUrls").as_array().size() == 2u);
+    auto [id, key, token, answer] = start_upload(a.port(), "two.bin", data.size());
+    BOOST_TEST(answer.at("presignedUrls").as_array().size() == 2u);
     // Both parts through instance b's proxy, then complete on b.
     json::array parts;
     for (std::uint32_t n = 1; n <= 2; ++n) {
@@ -459,11 +465,7 @@ BOOST_AUTO_TEST_CASE(a_client_that_drops_a_proxied_part_is_its_fault_not_storage
     // 400 incomplete_body (not 502 storage_error), and no part may be stored.
     fixture f;
     service_instance svc(f.storage);
-    auto start = api(svc.port(), {{"action", "start"}, {"fileName", "drop.bin"}, {"fileSize", 12 * MiB}}, alice_token);
-    BOOST_REQUIRE_MESSAGE(start.status == 200, start.body);
-    auto s = start.json().as_object();
-    std::string id(s.at("uploadId").as_string()), key(s.at("s3Key").as_string()),
-        token(s.at("uploadToken").as_string());
+    auto [id, key, token, answer] = start_upload(svc.port(), "drop.bin", 12 * MiB);
     {
         boost::asio::io_context ioc;
         boost::beast::tcp_stream stream(ioc);

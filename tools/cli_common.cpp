@@ -45,7 +45,6 @@ signal_watcher::signal_watcher(engine::cancel_token token, std::string message) 
                 // the cancelled upload returns (exit 128 + signal).
                 int none = 0;
                 signal_number_.compare_exchange_strong(none, sig);
-                signalled_ = true;
                 token.cancel();
             }
         }

@@ -57,13 +57,12 @@ class signal_watcher {
 public:
     explicit signal_watcher(engine::cancel_token token, std::string message = {});
     ~signal_watcher();
-    bool signalled() const { return signalled_; }
+    bool signalled() const { return signal_number_ != 0; }
     // The first signal received (SIGINT or SIGTERM), 0 if none.
     int signal_number() const { return signal_number_; }
 
 private:
     std::atomic<bool> done_{false};
-    std::atomic<bool> signalled_{false};
     std::atomic<int> signal_number_{0};
     std::thread thread_;
 };

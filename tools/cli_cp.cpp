@@ -45,8 +45,10 @@ void cp_command::add_to(CLI::App& parent) {
     app->add_option("--via", via, "upload through a presign service (hoist serve) at this URL");
     app->add_option("--token", token, "the service's bearer token (default: $HOIST_TOKEN)");
     app->add_option("--name", name, "file name given to the service (default: the source file's name)");
-    app->add_option("--part-size", part_size, "part size, at least 5MiB; grown when a file needs more than 10,000 parts. Unless given, a file "
-                    "smaller than concurrency x part size is cut into smaller parts (>= 5MiB), one per connection")
+    app->add_option("--part-size", part_size,
+                    "part size, at least 5MiB; grown when a file needs more than 10,000 parts. Unless given, "
+                    "a file smaller than concurrency x part size is cut into smaller parts (>= 5MiB), one per "
+                    "connection")
         ->capture_default_str();
     app->add_option("--concurrency", concurrency, "parts in flight")->capture_default_str()->check(CLI::Range(1, 1024));
     app->add_option("--retries", retries, "attempts per request, the first included")

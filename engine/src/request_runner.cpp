@@ -130,7 +130,8 @@ net::awaitable<call_result> request_runner::call(connection_pool& pool, call_spe
                 // bench's unstable bed with resets (one packet in 5,000 both ways),
                 // an 8 MiB part is cut on ~83% of its attempts: 5 tries lose 39%
                 // of such parts, 15 lose 6%, 25 lose 1%.
-                bool progressed = spec.body && sent_here >= progress_bytes && verdict.kind != protocol::outcome_kind::fatal &&
+                bool progressed = spec.body && sent_here >= progress_bytes &&
+                                  verdict.kind != protocol::outcome_kind::fatal &&
                                   (transport == protocol::transport_error::connection_reset ||
                                    transport == protocol::transport_error::connection_aborted);
                 if (progressed && out.progress_retries < 4 * spec.max_attempts && spec.body->replayable()) {

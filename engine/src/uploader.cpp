@@ -230,11 +230,11 @@ private:
     clock::time_point urls_fetched_{};
     std::uint64_t part_size_ = 0;
     std::optional<std::uint64_t> confirmed_size_;
-    bool fallback_ = false;
+    bool fallback_ = false;   // presigned PUTs refused: parts go through the service's proxy
     std::string fallback_reason_;
     std::uint64_t planned_part_size_ = 0;
     bool multipart_ = true;
-    protocol::integrity::kind checksum_ = protocol::integrity::kind::crc32c;             // presigned PUTs refused: parts go through the service's proxy
+    protocol::integrity::kind checksum_ = protocol::integrity::kind::crc32c;   // as sent (md5 via a service)
     std::optional<std::pair<upload_errc, std::string>> failure_;
     std::string upload_id_;
     std::vector<protocol::completed_part> completed_;
