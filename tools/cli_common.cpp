@@ -1,7 +1,15 @@
 #include "cli_common.hpp"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <iostream>
+#include <system_error>
 
 namespace hoist::cli {
 
@@ -36,24 +44,46 @@ signal_watcher::signal_watcher(engine::cancel_token token, std::string message) 
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    thread_ = std::thread([this, set, token, message] {
-        timespec tick{0, 100'000'000};
-        while (!done_) {
-            if (int sig = sigtimedwait(&set, nullptr, &tick); sig > 0) {
-                if (!message.empty()) std::cerr << message << std::endl;
-                // Recorded before the cancel: the main thread reads it as soon as
-                // the cancelled upload returns (exit 128 + signal).
-                int none = 0;
-                signal_number_.compare_exchange_strong(none, sig);
-                token.cancel();
+    signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC);
+    stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+    if (signal_fd_ < 0 || stop_fd_ < 0) {
+        int err = errno;
+        close_fds();
+        throw std::system_error(err, std::generic_category(), "hoist: cannot watch SIGINT/SIGTERM");
+    }
+    thread_ = std::thread([this, token, message] {
+        pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+        for (;;) {
+            // Sleeps until a signal or the destructor: no polling tick, so the
+            // destructor's join (at every exit) returns at once.
+            if (::poll(fds, 2, -1) < 0) {
+                if (errno == EINTR) continue;
+                return;
             }
+            if (fds[1].revents != 0) return;
+            signalfd_siginfo info{};
+            if (::read(signal_fd_, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
+            if (!message.empty()) std::cerr << message << std::endl;
+            // Recorded before the cancel: the main thread reads it as soon as
+            // the cancelled upload returns (exit 128 + signal).
+            int none = 0;
+            signal_number_.compare_exchange_strong(none, static_cast<int>(info.ssi_signo));
+            token.cancel();
         }
     });
 }
 
 signal_watcher::~signal_watcher() {
-    done_ = true;
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(stop_fd_, &one, sizeof one);
     thread_.join();
+    close_fds();
+}
+
+void signal_watcher::close_fds() {
+    if (signal_fd_ >= 0) ::close(signal_fd_);
+    if (stop_fd_ >= 0) ::close(stop_fd_);
+    signal_fd_ = stop_fd_ = -1;
 }
 
 } // namespace hoist::cli

@@ -51,8 +51,10 @@ aws_target resolve(const aws_options& opts, const protocol::env_lookup& env, con
 
 // SIGINT/SIGTERM cancel a token (an upload, which then aborts its multipart
 // upload; the service, which then stops). The signals are blocked in every
-// thread and taken by sigtimedwait on a thread of this object's own, so no
-// async-signal-safety rules apply. Construct it before any other thread.
+// thread and read from a signalfd by a thread of this object's own, so no
+// async-signal-safety rules apply. The destructor wakes that thread through an
+// eventfd (no polling tick: an exit never waits for one). Construct it before
+// any other thread, so every later thread inherits the blocked mask.
 class signal_watcher {
 public:
     explicit signal_watcher(engine::cancel_token token, std::string message = {});
@@ -62,7 +64,10 @@ public:
     int signal_number() const { return signal_number_; }
 
 private:
-    std::atomic<bool> done_{false};
+    void close_fds();
+
+    int signal_fd_ = -1;  // SIGINT/SIGTERM, read by thread_
+    int stop_fd_ = -1;    // eventfd: the destructor's wake-up
     std::atomic<int> signal_number_{0};
     std::thread thread_;
 };
