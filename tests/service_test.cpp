@@ -382,8 +382,7 @@ BOOST_AUTO_TEST_CASE(health_metrics_and_cors) {
     BOOST_TEST(preflight.headers["Access-Control-Expose-Headers"] == "ETag");
     auto other = request(svc.port(), http::verb::options, "/v1/presigned-upload", "", {{"Origin", "https://evil.example"}});
     BOOST_TEST(other.headers.count("Access-Control-Allow-Origin") == 0u);
-    auto start = api(svc.port(), {{"action", "start"}, {"fileName", "m.bin"}, {"fileSize", 6 * MiB}}, alice_token);
-    BOOST_REQUIRE(start.status == 200u);
+    start_upload(svc.port(), "m.bin", 6 * MiB);
     auto metrics = request(svc.port(), http::verb::get, "/metrics", "");
     BOOST_TEST(metrics.status == 200u);
     BOOST_TEST(metrics.body.find("hoist_uploads_started_total 1") != std::string::npos, metrics.body);
