@@ -2,12 +2,14 @@
 // connection reuse, every scripted fault (retryable ones end byte-exact, fatal
 // ones end with the right message and the upload aborted), cancellation, a file
 // that changes, TLS verification, and stdin streams.
+#include "connection.hpp"  // engine/src: the pool, for the socket options it sets
 #include "s3_test_server.hpp"
 
 #include "hoist/engine/upload.hpp"
 
 #include <boost/test/unit_test.hpp>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -210,6 +212,43 @@ BOOST_AUTO_TEST_CASE(part_connections_open_while_create_is_answered) {
     BOOST_TEST(r.connections_opened == 4u);
     BOOST_TEST(f.server.statistics().connections == 4);
     BOOST_TEST(r.retries == 0u);
+}
+
+// The maximum pacing rate the kernel holds for a pooled connection's socket,
+// read back with getsockopt (~0 = never set: no pacing unless the congestion
+// control paces).
+static unsigned long pacing_rate_of_a_pooled_connection(const fixture& f, bool pace) {
+    namespace d = hoist::engine::detail;
+    namespace net = hoist::net;
+    net::asio::io_context ioc;
+    d::pool_config c;
+    c.host = "127.0.0.1";
+    c.port = f.server.port();
+    c.tls.ca_file = f.server.ca_file();
+    c.pace = pace;
+    d::connection_pool pool(ioc.get_executor(), c);
+    unsigned long rate = 0;
+    std::string error;
+    auto lease_and_read = [&]() -> net::awaitable<void> {
+        auto [ec, lease] = co_await pool.acquire();
+        if (ec) {
+            error = ec.message();
+            co_return;
+        }
+        socklen_t len = sizeof rate;
+        if (::getsockopt(lease->tcp().socket().native_handle(), SOL_SOCKET, SO_MAX_PACING_RATE, &rate, &len) != 0)
+            error = std::string("getsockopt: ") + std::strerror(errno);
+    };
+    net::asio::co_spawn(ioc, lease_and_read(), net::asio::detached);
+    ioc.run();
+    BOOST_REQUIRE_MESSAGE(error.empty(), error);
+    return rate;
+}
+
+BOOST_AUTO_TEST_CASE(pooled_connections_are_paced_unless_told_not_to) {
+    fixture f;
+    BOOST_TEST(pacing_rate_of_a_pooled_connection(f, true) == ~0UL - 1);
+    BOOST_TEST(pacing_rate_of_a_pooled_connection(f, false) == ~0UL);
 }
 
 BOOST_AUTO_TEST_CASE(retryable_faults_end_byte_exact) {

@@ -61,6 +61,7 @@ void cp_command::add_to(CLI::App& parent) {
         ->capture_default_str()
         ->check(CLI::Range(0.001, 3600.0));
     app->add_flag("--no-jitter", no_jitter, "fixed doubling retry delays (reproduces simple clients; jitter is better)");
+    app->add_flag("--no-pacing", no_pacing, "let the kernel send each TCP window as a burst (default: paced sends)");
     app->add_option("--checksum", checksum, "per-part integrity: crc32c, md5 or none")
         ->capture_default_str()
         ->check(CLI::IsMember({"crc32c", "md5", "none"}));
@@ -122,6 +123,7 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
     opt.backoff_base = std::chrono::milliseconds(static_cast<long>(backoff_base * 1000));
     opt.backoff_cap = std::chrono::milliseconds(static_cast<long>(backoff_cap * 1000));
     opt.backoff_jitter = !no_jitter;
+    opt.tcp_pacing = !no_pacing;
     opt.checksum = checksum_kind(checksum);
     opt.stall_timeout = std::chrono::seconds(stall_timeout);
     opt.connect_timeout = std::chrono::seconds(connect_timeout);

@@ -18,6 +18,7 @@ struct cp_command {
     double backoff_base = 0.2;
     double backoff_cap = 20;
     bool no_jitter = false;
+    bool no_pacing = false;
     std::string checksum = "crc32c";
     std::string multipart_threshold = "8MiB";
     unsigned stall_timeout = 30;

@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 
 #include <openssl/bio.h>
+#include <sys/socket.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -192,6 +193,16 @@ net::awaitable<std::tuple<net::error_code, pooled_connection>> connection_pool::
     co_return std::make_tuple(ec, std::move(lease));
 }
 
+// Linux paces a TCP connection itself (tcp_internal_pacing: packets spread
+// over each RTT at ~2x the rate in slow start, 1.2x after) once the socket
+// has a maximum pacing rate other than "none" (~0). The largest other value
+// turns pacing on without capping anything. Best effort: a kernel without
+// SO_MAX_PACING_RATE just sends as before.
+static void enable_pacing(int fd) {
+    unsigned long unlimited_but_paced = ~0UL - 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &unlimited_but_paced, sizeof unlimited_but_paced);
+}
+
 net::awaitable<net::error_code> connection_pool::connect(connection& conn) {
     // Resolve once per pool: the endpoint does not move during an upload.
     if (!endpoints_) {
@@ -206,6 +217,7 @@ net::awaitable<net::error_code> connection_pool::connect(connection& conn) {
     if (ec) co_return ec;
     (void)ep;
     conn.tcp().socket().set_option(tcp::no_delay(true), ec);
+    if (config_.pace) enable_pacing(conn.tcp().socket().native_handle());
 
     // TLS handshake: SNI (not for IP literals, RFC 6066), host verification, resumption.
     if (auto* tls = conn.tls()) {

@@ -68,6 +68,12 @@ struct pool_config {
     std::chrono::seconds connect_timeout{10};
     std::chrono::seconds idle_timeout{20};
     std::size_t max_idle = 64;
+    // Ask the kernel to pace each connection's sends (SO_MAX_PACING_RATE set
+    // to "unlimited but paced"). BBR paces anyway; loss-based congestion
+    // control (CUBIC, the common default) otherwise sends each window as a
+    // line-rate burst, and several connections in slow start together overflow
+    // a shallow bottleneck queue. See upload_options::tcp_pacing.
+    bool pace = true;
 };
 
 class connection_pool;

@@ -135,6 +135,7 @@ private:
         c.connect_timeout = opt.connect_timeout;
         c.idle_timeout = opt.idle_timeout;
         c.max_idle = std::max<std::size_t>(opt.concurrency + 2, 4);
+        c.pace = opt.tcp_pacing;
         return c;
     }
 
