@@ -10,9 +10,10 @@
 #include <boost/beast/http.hpp>
 
 #include <openssl/bio.h>
-#include <sys/socket.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
