@@ -75,6 +75,8 @@ struct fixture {
         o.stall_timeout = 2s;
         o.response_timeout = 5s;
         o.seed = 1;
+        // Named, not asked of the kernel: the plan must not depend on the host.
+        o.congestion_control = "cubic";
         return o;
     }
 
@@ -249,6 +251,40 @@ BOOST_AUTO_TEST_CASE(pooled_connections_are_paced_unless_told_not_to) {
     fixture f;
     BOOST_TEST(pacing_rate_of_a_pooled_connection(f, true) == ~0UL - 1);
     BOOST_TEST(pacing_rate_of_a_pooled_connection(f, false) == ~0UL);
+}
+
+BOOST_AUTO_TEST_CASE(the_kernel_names_the_default_congestion_control) {
+    std::ifstream in("/proc/sys/net/ipv4/tcp_congestion_control");
+    std::string expected;
+    in >> expected;
+    BOOST_REQUIRE(!expected.empty());
+    BOOST_TEST(e::detail::default_congestion_control() == expected);
+}
+
+BOOST_AUTO_TEST_CASE(two_parts_go_over_one_connection_under_bbr) {
+    // 10 MB in two parts at concurrency 4: under BBR one part at a time, on
+    // one connection; under CUBIC both at once; an explicit concurrency
+    // (fit_parts_in_flight off) is kept whatever the congestion control.
+    auto data = random_bytes(10'000'000, 21);
+    struct scenario {
+        const char* cc;
+        bool fit;
+        unsigned in_flight;
+    };
+    for (auto s : {scenario{"bbr", true, 1}, scenario{"cubic", true, 2}, scenario{"bbr", false, 2}}) {
+        BOOST_TEST_CONTEXT(s.cc << (s.fit ? " fitted" : " as given")) {
+            fixture f;
+            auto o = f.options();
+            o.congestion_control = s.cc;
+            o.fit_parts_in_flight = s.fit;
+            auto r = f.upload_ok(data, o);
+            BOOST_TEST(r.parts == 2u);
+            BOOST_TEST(r.parts_in_flight == s.in_flight);
+            BOOST_TEST(r.congestion_control == s.cc);
+            BOOST_TEST(r.connections_opened == s.in_flight, f.server_log());
+            BOOST_TEST(f.server.statistics().connections == static_cast<int>(s.in_flight));
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(retryable_faults_end_byte_exact) {

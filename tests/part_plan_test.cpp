@@ -312,4 +312,28 @@ BOOST_AUTO_TEST_CASE(small_files_are_spread_over_the_connections) {
     BOOST_TEST(spread_part_size(0, p8, 8) == 5 * mib);
 }
 
+BOOST_AUTO_TEST_CASE(congestion_controls_are_told_apart_by_name) {
+    BOOST_TEST((classify_congestion_control("bbr") == congestion_response::model_based));
+    BOOST_TEST((classify_congestion_control("bbr2") == congestion_response::model_based));
+    BOOST_TEST((classify_congestion_control("cubic") == congestion_response::loss_based));
+    BOOST_TEST((classify_congestion_control("reno") == congestion_response::loss_based));
+    BOOST_TEST((classify_congestion_control("") == congestion_response::unknown));
+}
+
+BOOST_AUTO_TEST_CASE(two_parts_go_one_at_a_time_only_under_bbr) {
+    using enum congestion_response;
+    // Two parts or fewer under BBR: one flow.
+    BOOST_TEST(parts_in_flight(8, 2, model_based) == 1u);
+    BOOST_TEST(parts_in_flight(8, 1, model_based) == 1u);
+    // Loss-based or unknown: as many as there are parts, at most concurrency.
+    BOOST_TEST(parts_in_flight(8, 2, loss_based) == 2u);
+    BOOST_TEST(parts_in_flight(8, 2, unknown) == 2u);
+    BOOST_TEST(parts_in_flight(8, 12, loss_based) == 8u);
+    // Three parts and up: unchanged by the congestion control.
+    BOOST_TEST(parts_in_flight(8, 3, model_based) == 3u);
+    BOOST_TEST(parts_in_flight(8, 12, model_based) == 8u);
+    BOOST_TEST(parts_in_flight(1, 12, model_based) == 1u);
+    BOOST_TEST(parts_in_flight(4, 0, loss_based) == 1u);   // never zero
+}
+
 BOOST_AUTO_TEST_SUITE_END()

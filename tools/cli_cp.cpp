@@ -50,7 +50,7 @@ void cp_command::add_to(CLI::App& parent) {
                     "a file smaller than concurrency x part size is cut into smaller parts (>= 5MiB), one per "
                     "connection")
         ->capture_default_str();
-    app->add_option("--concurrency", concurrency, "parts in flight")->capture_default_str()->check(CLI::Range(1, 1024));
+    app->add_option("--concurrency", concurrency, "parts in flight (unless given, an upload of two parts under BBR sends one at a time)")->capture_default_str()->check(CLI::Range(1, 1024));
     app->add_option("--retries", retries, "attempts per request, the first included")
         ->capture_default_str()
         ->check(CLI::Range(1, 100));
@@ -119,6 +119,8 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
     }
     if (backoff_cap < backoff_base) throw usage_error("--backoff-cap must not be below --backoff-base");
     opt.concurrency = concurrency;
+    // An explicit --concurrency is what runs, whatever the congestion control.
+    opt.fit_parts_in_flight = app->count("--concurrency") == 0;
     opt.max_attempts = retries;
     opt.backoff_base = std::chrono::milliseconds(static_cast<long>(backoff_base * 1000));
     opt.backoff_cap = std::chrono::milliseconds(static_cast<long>(backoff_cap * 1000));
@@ -185,6 +187,8 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
                               {"checksum", r.checksum},
                               {"part_size", r.part_size},
                               {"concurrency", opt.concurrency},
+                              {"parts_in_flight", r.parts_in_flight},
+                              {"congestion_control", r.congestion_control},
                               {"bucket", dest.bucket},
                               {"key", r.key}};
         if (!r.fallback_reason.empty()) o["fallback_reason"] = r.fallback_reason;

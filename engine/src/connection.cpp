@@ -13,10 +13,14 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 namespace hoist::engine::detail {
 namespace http = beast::http;
@@ -202,6 +206,19 @@ net::awaitable<std::tuple<net::error_code, pooled_connection>> connection_pool::
 static void enable_pacing(int fd) {
     unsigned long unlimited_but_paced = ~0UL - 1;
     ::setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &unlimited_but_paced, sizeof unlimited_but_paced);
+}
+
+std::string default_congestion_control() {
+    for (int family : {AF_INET, AF_INET6}) {
+        int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+        if (fd < 0) continue;
+        char name[16] = {};   // TCP_CA_NAME_MAX
+        socklen_t len = sizeof name;
+        int rc = ::getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len);
+        ::close(fd);
+        if (rc == 0) return std::string(name, ::strnlen(name, std::min<std::size_t>(len, sizeof name)));
+    }
+    return {};
 }
 
 net::awaitable<net::error_code> connection_pool::connect(connection& conn) {

@@ -203,4 +203,9 @@ net::awaitable<exchange_result> exchange(connection& conn, const protocol::s3_re
 // Maps an Asio/Beast/SSL error to the protocol layer's transport categories.
 protocol::transport_error classify_transport(const net::error_code& ec);
 
+// The congestion control the kernel gives a new TCP socket in this network
+// namespace (TCP_CONGESTION of a probe socket, never connected), e.g. "bbr" or
+// "cubic"; "" where the kernel does not say.
+std::string default_congestion_control();
+
 } // namespace hoist::engine::detail

@@ -22,6 +22,8 @@ public:
         co_return ec;
     }
 
+    // Takes a permit if one is free; false otherwise. Never waits.
+    bool try_acquire() { return channel_.try_send(net::error_code{}); }
     void release() { channel_.try_receive([](net::error_code) {}); }
     void cancel() { channel_.cancel(); }
 

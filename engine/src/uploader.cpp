@@ -103,6 +103,7 @@ public:
         } else {
             pool_ = std::make_unique<connection_pool>(ioc.get_executor(), make_pool_config(opt, opt.location.ep));
         }
+        congestion_control_ = opt.congestion_control.empty() ? default_congestion_control() : opt.congestion_control;
         runner_.on_sent = [this](std::size_t n) { sent(n); };
         runner_.on_unsent = [this](std::uint64_t n) { unsent(n); };
         runner_.on_retry = [this] {
@@ -234,6 +235,8 @@ private:
     bool fallback_ = false;   // presigned PUTs refused: parts go through the service's proxy
     std::string fallback_reason_;
     std::uint64_t planned_part_size_ = 0;
+    std::uint32_t parts_in_flight_ = 0;
+    std::string congestion_control_;
     bool multipart_ = true;
     protocol::integrity::kind checksum_ = protocol::integrity::kind::crc32c;   // as sent (md5 via a service)
     std::optional<std::pair<upload_errc, std::string>> failure_;
@@ -617,6 +620,8 @@ upload_result upload_job::result(std::uint64_t size) const {
     out.checksum = std::string(protocol::to_string(checksum_));
     out.key = opt_.via ? s3_key_ : opt_.location.key;
     out.part_size = planned_part_size_;
+    out.parts_in_flight = parts_in_flight_;
+    out.congestion_control = congestion_control_;
     out.fallback_reason = fallback_reason_;
     return out;
 }
@@ -672,10 +677,19 @@ net::awaitable<upload_result> upload_job::run_file(const file_source& file) {
     parts_total_ = plan.part_count;
     planned_part_size_ = plan.part_size;
     completed_.resize(plan.part_count);
+    // Parts in flight: fewer than --concurrency where more flows cannot help
+    // (protocol::parts_in_flight). The permits above that number are taken
+    // now and kept until the job ends, so the part loop below runs unchanged.
+    parts_in_flight_ = opt_.fit_parts_in_flight
+                           ? protocol::parts_in_flight(opt_.concurrency, plan.part_count,
+                                                       protocol::classify_congestion_control(congestion_control_))
+                           : std::min<std::uint32_t>(opt_.concurrency, plan.part_count);
+    for (unsigned held = parts_in_flight_; held < opt_.concurrency; ++held)
+        if (!permits_.try_acquire()) throw std::logic_error("permits taken before the first part");
     if (!opt_.via) {
         // Open the connections the first parts will use at once: Create takes
         // the first one ready, the others finish their handshakes meanwhile.
-        pool_->warm(std::min<std::size_t>(opt_.concurrency, plan.part_count));
+        pool_->warm(parts_in_flight_);
         if (!co_await create_upload()) co_return co_await finish(size);
     }
     report(true);

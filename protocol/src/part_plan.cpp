@@ -51,6 +51,17 @@ std::uint64_t spread_part_size(std::uint64_t object_size, std::uint64_t part_siz
     return std::clamp(share, std::min(min_part_size, part_size), part_size);
 }
 
+congestion_response classify_congestion_control(std::string_view name) {
+    if (name.empty()) return congestion_response::unknown;
+    return name.substr(0, 3) == "bbr" ? congestion_response::model_based : congestion_response::loss_based;
+}
+
+unsigned parts_in_flight(unsigned concurrency, std::uint32_t part_count, congestion_response cc) {
+    const unsigned wanted = std::max(1u, std::min<unsigned>(concurrency, std::max<std::uint32_t>(part_count, 1)));
+    if (cc == congestion_response::model_based && part_count <= 2) return 1;
+    return wanted;
+}
+
 part_plan plan_parts(std::uint64_t object_size, std::uint64_t requested_part_size) {
     validate_part_size(requested_part_size);
     if (object_size > max_object_size)

@@ -71,6 +71,14 @@ struct upload_options {
     // of exactly part_size (what tools that recompute multipart ETags assume);
     // `hoist cp` turns it off when --part-size is given.
     bool spread_small_files = true;
+    // Fewer parts in flight where more flows cannot help: under BBR an upload
+    // of two parts goes one part at a time (protocol::parts_in_flight has the
+    // reason and the measurement). `hoist cp` turns it off when --concurrency
+    // is given, so an explicit number is always what runs.
+    bool fit_parts_in_flight = true;
+    // The congestion control of the upload's sockets, as the kernel names it;
+    // empty: ask the kernel (engine's default_congestion_control). Tests set it.
+    std::string congestion_control;
     // Below this, one PutObject: a multipart upload costs two extra round trips.
     std::uint64_t multipart_threshold = 8 * 1024 * 1024;
     // Attempts per request (part, create, complete), the first included.
@@ -126,6 +134,8 @@ struct upload_result {
     std::string checksum;               // "crc32c", "md5" or "none"
     std::string key;                    // the object key (via a service: the one it chose)
     std::uint64_t part_size = 0;        // as planned (grown, or the service's)
+    std::uint32_t parts_in_flight = 0;  // parts sent at once, as planned (0: a single PutObject)
+    std::string congestion_control;     // of the sockets, as the kernel names it ("" unknown)
     std::string fallback_reason;        // via: why presigned PUTs gave way to the proxy, if they did
 };
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string_view>
 
 namespace hoist::protocol {
 
@@ -50,6 +51,29 @@ part_plan plan_parts(std::uint64_t object_size, std::uint64_t requested_part_siz
 // CUBIC flow gets a fraction of the line, that flow sets the upload's time.
 // Objects of connections x part_size or more get `part_size` unchanged.
 std::uint64_t spread_part_size(std::uint64_t object_size, std::uint64_t part_size, unsigned connections);
+
+// How the sender's TCP congestion control answers random loss: loss-based
+// (CUBIC, Reno, ...) halves its window on each loss, so one flow on a lossy
+// path gets a fraction of the line and only more flows fill it; model-based
+// (BBR) paces at its estimate of the bottleneck rate and keeps it through
+// random loss, so one flow fills the line by itself.
+enum class congestion_response { unknown, loss_based, model_based };
+// From the kernel's name for the algorithm (TCP_CONGESTION): "bbr" and its
+// versions are model-based, any other name loss-based, "" unknown.
+congestion_response classify_congestion_control(std::string_view name);
+
+// How many of `part_count` parts to send at once, at most `concurrency`.
+// Under a model-based congestion control an upload of two parts goes one part
+// at a time: a second flow cannot make the line faster, and two BBR flows
+// share it unevenly, each probing for more bandwidth only once per 8 RTT, so
+// the flow left alone when the other finishes starts from half the line's rate
+// and needs several probe cycles to take the rest. Measured on bench/run's
+// unstable bed (10 Mbit/s, 120 ms, 2% loss, BBR), 10 MB in two parts, 12
+// uploads each: 9.49-14.56 s on two connections, 9.68-13.08 s (all but one
+// 9.7-11.1 s) on one. From three parts up, flows overlap for most of the
+// upload and more of them help with per-connection limits on fast paths, so
+// the plan keeps `concurrency` there.
+unsigned parts_in_flight(unsigned concurrency, std::uint32_t part_count, congestion_response cc);
 
 // The layout of a stream of unknown size. Part sizes grow as the stream does:
 // base for parts 1..1000, 2 x base for 1001..2000, doubling every 1,000 parts,
