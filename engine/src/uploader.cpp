@@ -749,6 +749,8 @@ net::awaitable<upload_result> upload_job::run_stream(int fd) {
         co_return co_await finish(total);
     }
     completed_.reserve(64);
+    // A stream's part count is unknown until its end: every permit is used.
+    parts_in_flight_ = opt_.concurrency;
     auto spawn_buffer = [&](std::uint32_t n, std::string data) {
         if (completed_.size() < n) completed_.resize(n);
         auto check = compute_integrity(checksum_, data);
