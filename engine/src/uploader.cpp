@@ -678,12 +678,12 @@ net::awaitable<upload_result> upload_job::run_file(const file_source& file) {
     planned_part_size_ = plan.part_size;
     completed_.resize(plan.part_count);
     // Parts in flight: fewer than --concurrency where more flows cannot help
-    // (protocol::parts_in_flight). The permits above that number are taken
-    // now and kept until the job ends, so the part loop below runs unchanged.
-    parts_in_flight_ = opt_.fit_parts_in_flight
-                           ? protocol::parts_in_flight(opt_.concurrency, plan.part_count,
-                                                       protocol::classify_congestion_control(congestion_control_))
-                           : std::min<std::uint32_t>(opt_.concurrency, plan.part_count);
+    // (protocol::parts_in_flight; not fitted, the congestion control is left
+    // out of it). The permits above that number are taken now and kept until
+    // the job ends, so the part loop below runs unchanged.
+    const auto cc = opt_.fit_parts_in_flight ? protocol::classify_congestion_control(congestion_control_)
+                                             : protocol::congestion_response::unknown;
+    parts_in_flight_ = protocol::parts_in_flight(opt_.concurrency, plan.part_count, cc);
     for (unsigned held = parts_in_flight_; held < opt_.concurrency; ++held)
         if (!permits_.try_acquire()) throw std::logic_error("permits taken before the first part");
     if (!opt_.via) {

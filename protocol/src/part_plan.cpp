@@ -57,9 +57,8 @@ congestion_response classify_congestion_control(std::string_view name) {
 }
 
 unsigned parts_in_flight(unsigned concurrency, std::uint32_t part_count, congestion_response cc) {
-    const unsigned wanted = std::max(1u, std::min<unsigned>(concurrency, std::max<std::uint32_t>(part_count, 1)));
     if (cc == congestion_response::model_based && part_count <= 2) return 1;
-    return wanted;
+    return std::max(1u, std::min<unsigned>(concurrency, part_count));
 }
 
 part_plan plan_parts(std::uint64_t object_size, std::uint64_t requested_part_size) {
