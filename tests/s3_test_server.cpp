@@ -439,6 +439,10 @@ s3_test_server::impl::impl(options o) : opt_(std::move(o)), signer_(server_crede
         tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), 0);
         acceptor_->open(ep.protocol());
         acceptor_->set_option(tcp::acceptor::reuse_address(true));
+        // Set before listen(), so accepted sockets inherit it and the window
+        // they offer is small from the SYN on.
+        if (opt_.receive_buffer > 0)
+            acceptor_->set_option(asio::socket_base::receive_buffer_size(opt_.receive_buffer));
         acceptor_->bind(ep);
         acceptor_->listen();
         port_ = acceptor_->local_endpoint().port();
@@ -661,6 +665,23 @@ awaitable<void> s3_test_server::impl::serve(Stream& stream, beast::flat_buffer& 
             co_return;
         }
 
+        if (f && f->kind == fault_kind::slow_body) {
+            // A slow but steady peer: one read per `delay`, so the client's
+            // writes move slowly (with options::receive_buffer small, they move
+            // at about that buffer per read, and never stop for long).
+            tcp_layer.expires_after(body_timeout);
+            buffer.reserve(64 * 1024);   // else each read takes what the buffer has room for: ~512 B
+            error_code rec;
+            while (!rec && !parser.is_done() && !stopping_) {
+                timer.expires_after(f->delay);
+                co_await timer.async_wait(use_nothrow);
+                std::tie(rec, std::ignore) = co_await http::async_read_some(stream, buffer, parser, use_nothrow);
+            }
+            if (rec || stopping_) {
+                append_log(what + " -> dropped (" + rec.message() + ")");
+                co_return;
+            }
+        }
         tcp_layer.expires_after(body_timeout);
         if (!parser.is_done()) {
             auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_nothrow);
@@ -739,6 +760,7 @@ reply s3_test_server::impl::handle(const request_info& info, request& req, const
             return faulted(http::status::forbidden, "AccessDenied", "Access Denied");
         case fault_kind::connection_close:
         case fault_kind::slow_first_byte:
+        case fault_kind::slow_body:
         case fault_kind::reset_mid_body:
         case fault_kind::stall:
             break;
@@ -1361,6 +1383,7 @@ std::string_view to_string(fault_kind k) {
     case fault_kind::connection_close: return "connection_close";
     case fault_kind::error_in_200: return "error_in_200";
     case fault_kind::slow_first_byte: return "slow_first_byte";
+    case fault_kind::slow_body: return "slow_body";
     case fault_kind::no_such_upload: return "no_such_upload";
     case fault_kind::access_denied: return "access_denied";
     }

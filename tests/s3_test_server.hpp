@@ -40,13 +40,14 @@ enum class fault_kind {
     connection_close,  // serve normally, answer with "Connection: close" and close after
     error_in_200,      // answer 200 OK with an <Error><Code>InternalError</Code> body; nothing is done
     slow_first_byte,   // process normally but wait `delay` before writing the response
+    slow_body,         // read the body one read (<= one TLS record) per `delay`, then serve normally
     no_such_upload,    // 404 NoSuchUpload; nothing is done
     access_denied,     // 403 AccessDenied; nothing is done
 };
 
 struct fault {
     fault_kind kind;
-    std::chrono::milliseconds delay{0};   // stall, slow_first_byte
+    std::chrono::milliseconds delay{0};   // stall, slow_first_byte, slow_body
     int retry_after_s = 1;                // slow_down_503
 };
 
@@ -78,6 +79,8 @@ public:
         std::uint64_t min_part_size = 5 * 1024 * 1024;   // every part but the last, at Complete
         std::size_t max_parts_per_page = 1000;            // ListParts page cap (S3: 1000)
         std::chrono::seconds idle_timeout{30};            // kept-alive connection without a request
+        int receive_buffer = 0;   // SO_RCVBUF of every accepted socket (0: the kernel's autotuning); a small one
+                                  // keeps a slow_body reader from holding megabytes it has not yet read
     };
 
     struct stats {

@@ -322,10 +322,30 @@ http::request<http::empty_body> make_header(const protocol::s3_request& req) {
     return h;
 }
 
+// Writes all of `data`, giving every write_some the stall timeout afresh: the
+// low-speed rule is "the socket took no byte for stall_timeout", not "a slice
+// took longer than it". A slow connection that still moves is not cut: one of
+// eight flows sharing a 3 Mbit/s line moves a 128 KiB slice in ~3 s on
+// average, an unlucky one in several times that, and an abandoned part is
+// sent again from its first byte.
+net::awaitable<std::tuple<net::error_code, std::size_t>> write_while_moving(beast::tcp_stream& tcp,
+                                                                           asio::const_buffer data,
+                                                                           std::chrono::seconds stall_timeout) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        tcp.expires_after(stall_timeout);
+        auto [ec, n] = co_await tcp.async_write_some(data + done, net::use_nothrow);
+        done += n;
+        if (ec) co_return std::make_tuple(ec, done);
+    }
+    co_return std::make_tuple(net::error_code{}, done);
+}
+
 // Body bytes on a plain connection: written as they are.
 net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(beast::tcp_stream& stream, beast::tcp_stream&,
-                                                                   std::span<const char> data, tls_cipher_buffer&) {
-    co_return co_await asio::async_write(stream, asio::buffer(data.data(), data.size()), net::use_nothrow);
+                                                                   std::span<const char> data, tls_cipher_buffer&,
+                                                                   std::chrono::seconds stall_timeout) {
+    co_return co_await write_while_moving(stream, asio::buffer(data.data(), data.size()), stall_timeout);
 }
 
 // Body bytes on a TLS connection, encrypted in one go into `out` and sent with
@@ -340,12 +360,15 @@ net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(beast::tcp_s
 net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(connection::tls_stream& stream,
                                                                    beast::tcp_stream& tcp,
                                                                    std::span<const char> data,
-                                                                   tls_cipher_buffer& out) {
+                                                                   tls_cipher_buffer& out,
+                                                                   std::chrono::seconds stall_timeout) {
     SSL* ssl = stream.native_handle();
     BIO* original = SSL_get_wbio(ssl);
     BIO* sink = out.get();
-    if (!SSL_is_init_finished(ssl) || !original || !sink)  // never expected after a handshake
+    if (!SSL_is_init_finished(ssl) || !original || !sink) {  // never expected after a handshake
+        tcp.expires_after(stall_timeout);
         co_return co_await asio::async_write(stream, asio::buffer(data.data(), data.size()), net::use_nothrow);
+    }
     // SSL_set0_wbio frees the BIO it replaces: a reference of our own keeps
     // asio's BIO alive, and putting it back hands that reference over again.
     BIO_up_ref(original);
@@ -370,7 +393,7 @@ net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(connection::
                                       : net::error_code(asio::error::fault),
                                   std::size_t{0});
     }
-    auto [ec, n] = co_await asio::async_write(tcp, asio::buffer(out.bytes), net::use_nothrow);
+    auto [ec, n] = co_await write_while_moving(tcp, asio::buffer(out.bytes), stall_timeout);
     (void)n;
     co_return std::make_tuple(ec, ec ? std::size_t{0} : done);
 }
@@ -388,9 +411,9 @@ net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream&
     if (ec) co_return ec;
     (void)n;
 
-    // Body: the in-memory one, or the streamed source slice by slice. Each
-    // slice write must finish within the stall timeout: that is the low-speed
-    // rule (no progress for stall_timeout abandons the attempt).
+    // Body: the in-memory one, or the streamed source slice by slice. The
+    // low-speed rule: no byte taken by the socket for stall_timeout abandons
+    // the attempt (write_while_moving re-arms the deadline on every write).
     if (!req.body.empty()) {
         tcp.expires_after(stall_timeout);
         auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(req.body), net::use_nothrow);
@@ -406,8 +429,8 @@ net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream&
             source_failed = true;
             co_return rec;
         }
-        tcp.expires_after(stall_timeout);
-        auto [wec, wn] = co_await write_body(stream, tcp, std::span<const char>(slice.data(), len), cipher);
+        auto [wec, wn] = co_await write_body(stream, tcp, std::span<const char>(slice.data(), len), cipher,
+                                             stall_timeout);
         if (wec) co_return wec;
         sent += wn;
         if (on_sent) on_sent(wn);

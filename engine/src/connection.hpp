@@ -185,7 +185,7 @@ struct exchange_result {
 };
 
 struct exchange_timeouts {
-    std::chrono::seconds stall{30};      // per write of one slice
+    std::chrono::seconds stall{30};      // no byte taken by the socket for this long abandons the attempt
     std::chrono::seconds response{60};   // from request sent to response complete
 };
 
