@@ -323,30 +323,31 @@ BOOST_AUTO_TEST_CASE(retryable_faults_end_byte_exact) {
 }
 
 BOOST_AUTO_TEST_CASE(a_slow_part_that_keeps_moving_is_not_a_stall) {
-    // The server reads part 1 one TLS record (16 KiB) every 4 ms through a small
-    // receive buffer: a few MB/s, so one 16 MiB slice takes seconds to leave,
-    // longer than the 1 s stall timeout, while the socket takes bytes all the
-    // time (the client's send buffer, megabytes on loopback, frees space in
-    // steps of a few hundred ms). The low-speed rule is "no progress for
-    // stall_timeout", not "a slice within it": the part goes through on its
-    // first attempt.
+    // The server reads part 1 one TLS record (16 KiB) every 3 ms through a
+    // 256 KiB receive buffer: a few MB/s, so one 32 MiB slice takes several
+    // seconds to leave, longer than the 2 s stall timeout, while the socket
+    // takes bytes all the time (the client's send buffer, ~4 MB on loopback,
+    // frees room in steps of a few hundred ms). The low-speed rule is "no
+    // progress for stall_timeout", not "a slice within it": the part goes
+    // through on its first attempt. (Sizes chosen so that a slice lasts
+    // several times the stall timeout and the steps stay well under it.)
     t::s3_test_server::options opts;
     opts.receive_buffer = 256 * 1024;
     fixture f(opts);
-    f.server.inject({t::s3_op::upload_part, 1}, {t::fault_kind::slow_body, 4ms});
+    f.server.inject({t::s3_op::upload_part, 1}, {t::fault_kind::slow_body, 3ms});
     auto o = f.options();
-    o.stall_timeout = 1s;
-    o.part_size = 16 * MiB;
-    o.slice_size = 16 * MiB;
+    o.stall_timeout = 2s;
+    o.part_size = 32 * MiB;
+    o.slice_size = 32 * MiB;
     o.concurrency = 2;
-    auto data = random_bytes(17 * MiB + 11, 9);
+    auto data = random_bytes(33 * MiB + 11, 9);
     auto started = std::chrono::steady_clock::now();
     auto r = f.upload_ok(data, o);
     auto took = std::chrono::steady_clock::now() - started;
     BOOST_TEST(r.retries == 0u, f.server_log());
     BOOST_TEST(r.connections_opened <= 2u);
-    BOOST_TEST((took >= 1500ms), "the server's pace held part 1 back (" << std::chrono::duration<double>(took).count()
-                                                                        << " s), so the case tests something");
+    BOOST_TEST((took >= 3s), "the server's pace held part 1 back (" << std::chrono::duration<double>(took).count()
+                                                                    << " s), so the case tests something");
 }
 
 BOOST_AUTO_TEST_CASE(a_dead_kept_alive_connection_is_not_a_failed_attempt) {
