@@ -40,7 +40,7 @@ enum class fault_kind {
     connection_close,  // serve normally, answer with "Connection: close" and close after
     error_in_200,      // answer 200 OK with an <Error><Code>InternalError</Code> body; nothing is done
     slow_first_byte,   // process normally but wait `delay` before writing the response
-    slow_body,         // read the body one read (<= one TLS record) per `delay`, then serve normally
+    slow_body,         // read the body one read (one TLS record, or <= 64 KiB plain) per `delay`, then serve normally
     no_such_upload,    // 404 NoSuchUpload; nothing is done
     access_denied,     // 403 AccessDenied; nothing is done
 };
