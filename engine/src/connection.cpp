@@ -328,13 +328,16 @@ http::request<http::empty_body> make_header(const protocol::s3_request& req) {
 // eight flows sharing a 3 Mbit/s line moves a 128 KiB slice in ~3 s on
 // average, an unlucky one in several times that, and an abandoned part is
 // sent again from its first byte.
-net::awaitable<std::tuple<net::error_code, std::size_t>> write_while_moving(beast::tcp_stream& tcp,
+// `stream` is the TCP stream itself or the TLS stream over it; `tcp` carries
+// the deadline either way.
+template <class Stream>
+net::awaitable<std::tuple<net::error_code, std::size_t>> write_while_moving(Stream& stream, beast::tcp_stream& tcp,
                                                                            asio::const_buffer data,
                                                                            std::chrono::seconds stall_timeout) {
     std::size_t done = 0;
     while (done < data.size()) {
         tcp.expires_after(stall_timeout);
-        auto [ec, n] = co_await tcp.async_write_some(data + done, net::use_nothrow);
+        auto [ec, n] = co_await stream.async_write_some(data + done, net::use_nothrow);
         done += n;
         if (ec) co_return std::make_tuple(ec, done);
     }
@@ -345,7 +348,7 @@ net::awaitable<std::tuple<net::error_code, std::size_t>> write_while_moving(beas
 net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(beast::tcp_stream& stream, beast::tcp_stream&,
                                                                    std::span<const char> data, tls_cipher_buffer&,
                                                                    std::chrono::seconds stall_timeout) {
-    co_return co_await write_while_moving(stream, asio::buffer(data.data(), data.size()), stall_timeout);
+    co_return co_await write_while_moving(stream, stream, asio::buffer(data.data(), data.size()), stall_timeout);
 }
 
 // Body bytes on a TLS connection, encrypted in one go into `out` and sent with
@@ -365,10 +368,8 @@ net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(connection::
     SSL* ssl = stream.native_handle();
     BIO* original = SSL_get_wbio(ssl);
     BIO* sink = out.get();
-    if (!SSL_is_init_finished(ssl) || !original || !sink) {  // never expected after a handshake
-        tcp.expires_after(stall_timeout);
-        co_return co_await asio::async_write(stream, asio::buffer(data.data(), data.size()), net::use_nothrow);
-    }
+    if (!SSL_is_init_finished(ssl) || !original || !sink)  // never expected after a handshake
+        co_return co_await write_while_moving(stream, tcp, asio::buffer(data.data(), data.size()), stall_timeout);
     // SSL_set0_wbio frees the BIO it replaces: a reference of our own keeps
     // asio's BIO alive, and putting it back hands that reference over again.
     BIO_up_ref(original);
@@ -393,7 +394,7 @@ net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(connection::
                                       : net::error_code(asio::error::fault),
                                   std::size_t{0});
     }
-    auto [ec, n] = co_await write_while_moving(tcp, asio::buffer(out.bytes), stall_timeout);
+    auto [ec, n] = co_await write_while_moving(tcp, tcp, asio::buffer(out.bytes), stall_timeout);
     (void)n;
     co_return std::make_tuple(ec, ec ? std::size_t{0} : done);
 }
@@ -415,8 +416,7 @@ net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream&
     // low-speed rule: no byte taken by the socket for stall_timeout abandons
     // the attempt (write_while_moving re-arms the deadline on every write).
     if (!req.body.empty()) {
-        tcp.expires_after(stall_timeout);
-        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(req.body), net::use_nothrow);
+        auto [wec, wn] = co_await write_while_moving(stream, tcp, asio::buffer(req.body), stall_timeout);
         if (wec) co_return wec;
         if (on_sent) on_sent(wn);
         co_return net::error_code{};
