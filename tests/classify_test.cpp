@@ -2,7 +2,7 @@
 // written out independently of the table in classify.cpp, so a changed entry
 // there fails here.
 
-#include "hoist/protocol/classify.hpp"
+#include "hoist/protocol/s3/classify.hpp"
 
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>

@@ -1,5 +1,5 @@
 // Endpoint URLs, s3:// URLs and the addressing-style decision.
-#include "hoist/protocol/endpoint.hpp"
+#include "hoist/protocol/s3/endpoint.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -6,7 +6,7 @@
 #include "process.hpp"
 #include "s3rver.hpp"
 
-#include "hoist/engine/service.hpp"
+#include "hoist/serve/service.hpp"
 #include "hoist/sigv4/encoding.hpp"
 
 #include <boost/json.hpp>

@@ -1,6 +1,6 @@
 // Part planning: S3's 5 MiB / 5 GiB / 10,000-part limits, growth of the part
 // size for large objects, and the growing part sizes of streams.
-#include "hoist/protocol/part_plan.hpp"
+#include "hoist/protocol/s3/part_plan.hpp"
 
 #include <boost/test/unit_test.hpp>
 

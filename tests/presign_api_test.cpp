@@ -1,9 +1,9 @@
 // The pure part of `hoist serve`: config parsing, file-name sanitizing, keys,
 // bearer and upload tokens, request parsing and validation, presigning, and
 // the JSON responses (parsed back with Boost.JSON).
-#include "hoist/protocol/presign_api.hpp"
+#include "hoist/protocol/presign/api.hpp"
 
-#include "hoist/protocol/requests.hpp"
+#include "hoist/protocol/s3/requests.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>

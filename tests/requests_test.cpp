@@ -1,6 +1,6 @@
 // Request builders: targets, headers and signatures for every S3 call, and
 // presigned URLs whose path encoding matches the AWS SDKs'.
-#include "hoist/protocol/requests.hpp"
+#include "hoist/protocol/s3/requests.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -2,8 +2,8 @@
 
 #include "test_certificate.hpp"
 
-#include "hoist/engine/net.hpp"
-#include "hoist/protocol/xml.hpp"
+#include "net.hpp"
+#include "hoist/protocol/s3/xml.hpp"
 #include "hoist/sigv4/signer.hpp"
 
 #include <boost/asio/ip/tcp.hpp>

@@ -5,10 +5,10 @@
 // does not answer fails the test instead of hanging it.
 #include "s3_test_server.hpp"
 
-#include "hoist/engine/net.hpp"
-#include "hoist/protocol/classify.hpp"
-#include "hoist/protocol/requests.hpp"
-#include "hoist/protocol/xml.hpp"
+#include "net.hpp"
+#include "hoist/protocol/s3/classify.hpp"
+#include "hoist/protocol/s3/requests.hpp"
+#include "hoist/protocol/s3/xml.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>

@@ -6,7 +6,7 @@
 #include "s3_test_server.hpp"
 #include "test_certificate.hpp"
 
-#include "hoist/engine/service.hpp"
+#include "hoist/serve/service.hpp"
 #include "hoist/engine/upload.hpp"
 #include "hoist/sigv4/encoding.hpp"
 

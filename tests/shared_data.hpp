@@ -1,7 +1,8 @@
-// Locates ../shared (the AWS SigV4 vectors) for the tests. The path is fixed at
-// configure time (HOIST_SHARED_DIR) and can be overridden at run time with the
-// environment variable of the same name. A missing folder is a test failure
-// with a clear message, never a silent skip.
+// Locates the tests' reference data: tests/data/ in the source tree (the AWS
+// SigV4 vectors, copied in from ../shared so that a clone tests on its own).
+// The path is fixed at configure time (HOIST_TEST_DATA) and can be overridden
+// at run time with the environment variable of the same name. A missing folder
+// is a test failure with a clear message, never a silent skip.
 #pragma once
 
 #include <cstdlib>
@@ -13,13 +14,12 @@
 
 namespace hoist::test {
 
-inline std::filesystem::path shared_dir() {
-    const char* env = std::getenv("HOIST_SHARED_DIR");
-    std::filesystem::path dir = env && *env ? env : HOIST_SHARED_DIR;
+inline std::filesystem::path test_data_dir() {
+    const char* env = std::getenv("HOIST_TEST_DATA");
+    std::filesystem::path dir = env && *env ? env : HOIST_TEST_DATA;
     if (!std::filesystem::is_directory(dir / "sigv4-test-suite"))
-        throw std::runtime_error("the shared test data is missing: expected " +
-                                 (dir / "sigv4-test-suite").string() +
-                                 " (clone ../shared beside the repository, or set HOIST_SHARED_DIR)");
+        throw std::runtime_error("the test data is missing: expected " + (dir / "sigv4-test-suite").string() +
+                                 " (tests/data in the source tree, or set HOIST_TEST_DATA)");
     return dir;
 }
 

@@ -99,7 +99,7 @@ std::string query_signed_request(const suite_request& r, const sv4::signature_re
 }
 
 std::vector<std::filesystem::path> suite_cases() {
-    auto root = hoist::test::shared_dir() / "sigv4-test-suite" / "aws-c-auth" / "v4";
+    auto root = hoist::test::test_data_dir() / "sigv4-test-suite" / "aws-c-auth" / "v4";
     std::vector<std::filesystem::path> cases;
     for (const auto& entry : std::filesystem::directory_iterator(root))
         if (entry.is_directory()) cases.push_back(entry.path());
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(aws_c_auth_v4_all_cases_header_and_query) {
 }
 
 BOOST_AUTO_TEST_CASE(s3_documentation_examples) {
-    auto doc = json::parse(read_file(hoist::test::shared_dir() / "sigv4-test-suite" / "s3-doc-examples.json"));
+    auto doc = json::parse(read_file(hoist::test::test_data_dir() / "sigv4-test-suite" / "s3-doc-examples.json"));
     const auto& examples = doc.at("examples").as_array();
     BOOST_REQUIRE_EQUAL(examples.size(), 5u);
     sv4::signer signer(credentials_from(doc.at("credentials").as_object()));

@@ -1,7 +1,7 @@
 // Tests for the S3 XML parsers and the CompleteMultipartUpload body builder.
 // Bodies are the examples from the S3 API reference, plus hostile and broken ones.
 
-#include "hoist/protocol/xml.hpp"
+#include "hoist/protocol/s3/xml.hpp"
 
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>

@@ -4,7 +4,7 @@
 
 #include "hoist/protocol/aws_config.hpp"
 #include "hoist/engine/upload.hpp"
-#include "hoist/protocol/endpoint.hpp"
+#include "hoist/protocol/s3/endpoint.hpp"
 
 #include <CLI/CLI.hpp>
 

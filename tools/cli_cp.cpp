@@ -1,7 +1,7 @@
 #include "cli_cp.hpp"
 #include "progress_display.hpp"
 
-#include "hoist/protocol/part_plan.hpp"
+#include "hoist/protocol/s3/part_plan.hpp"
 
 #include <boost/json.hpp>
 

@@ -1,7 +1,7 @@
 // `hoist presign`: prints one presigned URL and nothing else on stdout.
 #include "cli_presign.hpp"
 
-#include "hoist/protocol/requests.hpp"
+#include "hoist/protocol/s3/requests.hpp"
 
 #include <iostream>
 

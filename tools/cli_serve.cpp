@@ -1,6 +1,6 @@
 #include "cli_serve.hpp"
 
-#include "hoist/engine/service.hpp"
+#include "hoist/serve/service.hpp"
 
 #include <csignal>
 #include <iostream>

@@ -2,7 +2,7 @@
 // MD5 (OpenSSL), incremental so a part is checksummed slice by slice.
 #pragma once
 
-#include "hoist/protocol/requests.hpp"
+#include "hoist/protocol/s3/requests.hpp"
 
 #include <cstddef>
 #include <cstdint>

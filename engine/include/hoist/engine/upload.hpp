@@ -18,8 +18,8 @@
 // from any thread (or a signal handler's thread) to stop an upload.
 #pragma once
 
-#include "hoist/protocol/endpoint.hpp"
-#include "hoist/protocol/requests.hpp"
+#include "hoist/protocol/s3/endpoint.hpp"
+#include "hoist/protocol/s3/requests.hpp"
 #include "hoist/sigv4/signer.hpp"
 
 #include <atomic>

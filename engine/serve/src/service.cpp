@@ -1,0 +1,637 @@
+// The presign service. One coroutine per connection, one short function per
+// route; S3 calls go through the same pool and request_runner as uploads.
+#include "hoist/serve/service.hpp"
+
+#include "connection.hpp"
+#include "cancel_state.hpp"
+#include "request_runner.hpp"
+
+#include "hoist/protocol/s3/requests.hpp"
+#include "hoist/protocol/s3/xml.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <cmath>
+#include <iostream>
+#include <set>
+#include <map>
+#include <mutex>
+
+namespace hoist::engine {
+namespace detail {
+namespace {
+
+namespace http = beast::http;
+namespace asio = net::asio;
+namespace json = boost::json;
+using clock = std::chrono::steady_clock;
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Counters for /metrics, in Prometheus text format.
+class metrics {
+public:
+    void request(const std::string& route, unsigned status, double seconds) {
+        auto& r = routes_[{route, status}];
+        ++r.count;
+        auto& l = latency_[route];
+        ++l.count;
+        l.sum += seconds;
+    }
+    std::uint64_t started = 0, completed = 0, aborted = 0, proxied_bytes = 0, proxied_parts = 0;
+
+    std::string render() const {
+        std::string out;
+        auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+            out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " +
+                   std::to_string(v) + "\n";
+        };
+        counter("hoist_uploads_started_total", "Multipart uploads created.", started);
+        counter("hoist_uploads_completed_total", "Multipart uploads completed.", completed);
+        counter("hoist_uploads_aborted_total", "Multipart uploads aborted.", aborted);
+        counter("hoist_proxied_bytes_total", "Bytes streamed to storage through the part proxy.", proxied_bytes);
+        counter("hoist_proxied_parts_total", "Parts streamed to storage through the part proxy.", proxied_parts);
+        out += "# HELP hoist_http_requests_total HTTP requests by route and status.\n"
+               "# TYPE hoist_http_requests_total counter\n";
+        for (const auto& [key, v] : routes_)
+            out += "hoist_http_requests_total{route=\"" + key.first + "\",status=\"" + std::to_string(key.second) +
+                   "\"} " + std::to_string(v.count) + "\n";
+        out += "# HELP hoist_http_request_duration_seconds Request latency by route.\n"
+               "# TYPE hoist_http_request_duration_seconds summary\n";
+        for (const auto& [route, l] : latency_) {
+            out += "hoist_http_request_duration_seconds_sum{route=\"" + route + "\"} " + std::to_string(l.sum) + "\n";
+            out += "hoist_http_request_duration_seconds_count{route=\"" + route + "\"} " + std::to_string(l.count) +
+                   "\n";
+        }
+        return out;
+    }
+
+private:
+    struct count_t {
+        std::uint64_t count = 0;
+    };
+    struct latency_t {
+        std::uint64_t count = 0;
+        double sum = 0;
+    };
+    std::map<std::pair<std::string, unsigned>, count_t> routes_;
+    std::map<std::string, latency_t> latency_;
+};
+
+struct request_info {
+    http::verb method;
+    std::string method_name;
+    std::string origin;
+    bool keep_alive;
+};
+
+// What one request produced, for the response, the log line and the metrics.
+struct reply {
+    unsigned status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool close = false;          // the request body was not (fully) read: close after answering
+    std::string route = "other"; // the route template, never the raw target
+    std::string action;
+    std::string user;
+    std::uint64_t bytes_in = 0;
+    std::string error;           // the error code of a failed request, for the log
+};
+
+reply error_reply(const protocol::api_error& e) {
+    reply r;
+    r.status = static_cast<unsigned>(e.status);
+    r.body = protocol::error_json(e);
+    r.error = e.code;
+    return r;
+}
+
+// Maps a failed storage call to what the client sees: its own upload missing
+// is 404, anything else the storage refused is 502.
+protocol::api_error storage_error(const call_result& r) {
+    if (r.s3_code == "NoSuchUpload")
+        return protocol::api_error(404, "no_such_upload", "the upload does not exist (completed or aborted)");
+    return protocol::api_error(502, "storage_error", "storage: " + r.error);
+}
+
+class service {
+public:
+    service(asio::io_context& ioc, const service_options& opt)
+        : ioc_(ioc), opt_(opt), cfg_(opt.config), signer_(opt.storage_credentials),
+          pool_(ioc.get_executor(), pool_settings(opt.config)),
+          runner_(ioc.get_executor(), backoff_policy{}, 0, exchange_timeouts{}, 128 * 1024), acceptor_(ioc) {
+        if (cfg_.tls) {
+            tls_.emplace(ssl::context::tls_server);
+            beast::error_code ec;
+            tls_->use_certificate_chain_file(cfg_.tls->cert, ec);
+            if (ec) throw std::runtime_error("cannot load the TLS certificate '" + cfg_.tls->cert + "': " + ec.message());
+            tls_->use_private_key_file(cfg_.tls->key, ssl::context::pem, ec);
+            if (ec) throw std::runtime_error("cannot load the TLS key '" + cfg_.tls->key + "': " + ec.message());
+        }
+        beast::error_code ec;
+        auto address = asio::ip::make_address(cfg_.listen.host, ec);
+        if (ec) throw std::runtime_error("cannot listen on '" + cfg_.listen.host + "': not an IP address");
+        tcp::endpoint ep(address, cfg_.listen.port);
+        acceptor_.open(ep.protocol());
+        acceptor_.set_option(asio::socket_base::reuse_address(true));
+        acceptor_.bind(ep, ec);
+        if (ec)
+            throw std::runtime_error("cannot listen on " + cfg_.listen.host + ":" + std::to_string(cfg_.listen.port) +
+                                     ": " + ec.message());
+        acceptor_.listen();
+    }
+
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+    void stop() {
+        beast::error_code ignored;
+        acceptor_.close(ignored);
+        stopping_ = true;
+        runner_.stop();
+        pool_.close_all();
+        for (auto* s : sessions_) s->close();
+    }
+
+    net::awaitable<void> accept_loop() {
+        while (!stopping_) {
+            auto [ec, socket] = co_await acceptor_.async_accept(net::use_nothrow);
+            if (ec) {
+                if (stopping_ || ec == asio::error::operation_aborted) co_return;
+                continue;  // EMFILE and friends: keep serving the connections we have
+            }
+            auto run = [this, s = std::move(socket)]() mutable { return session(std::move(s)); };
+            asio::co_spawn(ioc_, run(), [](std::exception_ptr e) {
+                if (!e) return;
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    std::cerr << "hoist serve: session error: " << ex.what() << "\n";
+                }
+            });
+        }
+    }
+
+private:
+    static pool_config pool_settings(const protocol::service_config& cfg) {
+        pool_config c;
+        c.host = cfg.storage.ep.host;
+        c.port = cfg.storage.ep.port;
+        c.use_tls = cfg.storage.ep.tls();
+        if (cfg.storage.ca_bundle) c.tls.ca_file = *cfg.storage.ca_bundle;
+        return c;
+    }
+
+    // Keeps a session's socket closable by stop().
+    struct session_guard {
+        service& svc;
+        tcp::socket* socket;
+        session_guard(service& s, tcp::socket* sock) : svc(s), socket(sock) { svc.sessions_.insert(socket); }
+        ~session_guard() { svc.sessions_.erase(socket); }
+    };
+
+    net::awaitable<void> session(tcp::socket socket) {
+        beast::tcp_stream stream(std::move(socket));
+        session_guard guard(*this, &stream.socket());
+        if (!tls_) {
+            co_await serve(stream);
+            co_return;
+        }
+        beast::ssl_stream<beast::tcp_stream&> tls(stream, *tls_);
+        stream.expires_after(std::chrono::seconds(15));
+        auto [ec] = co_await tls.async_handshake(ssl::stream_base::server, net::use_nothrow);
+        if (ec) co_return;
+        co_await serve(tls);
+    }
+
+    // One kept-alive connection: read a header, route, answer, repeat.
+    template <class Stream>
+    net::awaitable<void> serve(Stream& stream) {
+        beast::flat_buffer buffer;
+        while (!stopping_) {
+            http::request_parser<http::empty_body> header;
+            header.header_limit(16 * 1024);
+            header.body_limit(boost::none);
+            beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
+            auto [ec, n] = co_await http::async_read_header(stream, buffer, header, net::use_nothrow);
+            (void)n;
+            if (ec) co_return;  // closed, idle timeout or garbage: nothing to answer
+            auto started = clock::now();
+            // route() may move the parser on to read the body: keep what the
+            // answer and the log need first.
+            request_info info{header.get().method(), std::string(header.get().method_string()),
+                              std::string(header.get()[http::field::origin]), header.get().keep_alive()};
+            reply r = co_await route(stream, buffer, header);
+            add_cors(info, r);
+            auto keep_alive = info.keep_alive && !r.close && !stopping_;
+            http::response<http::string_body> res(static_cast<http::status>(r.status), 11);
+            res.set(http::field::server, "hoist");
+            res.set(http::field::content_type, r.content_type);
+            for (const auto& [k, v] : r.headers) res.set(k, v);
+            res.body() = std::move(r.body);
+            res.keep_alive(keep_alive);
+            res.prepare_payload();
+            beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
+            auto [wec, wn] = co_await http::async_write(stream, res, net::use_nothrow);
+            (void)wn;
+            double seconds = std::chrono::duration<double>(clock::now() - started).count();
+            metrics_.request(r.route, r.status, seconds);
+            log(info, r, seconds);
+            if (wec) co_return;
+            if (!keep_alive) {
+                co_await linger(stream);
+                co_return;
+            }
+        }
+    }
+
+    // A lingering close (as Apache and nginx do): after answering a request
+    // whose body we refused, stop sending and drain what the client is still
+    // sending for a moment, so it reads our answer instead of a reset.
+    template <class Stream>
+    net::awaitable<void> linger(Stream& stream) {
+        auto& tcp = beast::get_lowest_layer(stream);
+        beast::error_code ignored;
+        tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        std::vector<char> scratch(64 * 1024);
+        tcp.expires_after(std::chrono::seconds(2));
+        for (std::uint64_t drained = 0; drained < 64 * 1024 * 1024;) {
+            auto [ec, n] = co_await tcp.async_read_some(asio::buffer(scratch), net::use_nothrow);
+            if (ec) break;
+            drained += n;
+        }
+        tcp.socket().close(ignored);
+    }
+
+    template <class Stream>
+    net::awaitable<reply> route(Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::empty_body>& header) {
+        const auto& req = header.get();
+        std::string_view target = req.target();
+        std::string_view path = target.substr(0, target.find('?'));
+        reply r;
+        try {
+            if (req.method() == http::verb::options) {
+                r = preflight(req);
+            } else if (req.method() == http::verb::get && path == "/healthz") {
+                r.body = R"({"status":"ok"})";
+                r.route = "/healthz";
+            } else if (req.method() == http::verb::get && path == "/metrics") {
+                r.body = metrics_.render();
+                r.content_type = "text/plain; version=0.0.4";
+                r.route = "/metrics";
+            } else if (req.method() == http::verb::post && path == protocol::presigned_upload_path) {
+                co_await json_route(stream, buffer, header, r);   // fills r, also when it throws
+            } else if (req.method() == http::verb::put && path.starts_with("/v1/uploads/")) {
+                co_await proxy_route(stream, buffer, header, r);
+            } else {
+                r = error_reply(protocol::api_error(404, "not_found", "no such route"));
+            }
+        } catch (const protocol::api_error& e) {
+            // What was learnt before the error stays in the log line.
+            auto failed = error_reply(e);
+            failed.route = std::move(r.route);
+            failed.action = std::move(r.action);
+            failed.user = std::move(r.user);
+            failed.bytes_in = r.bytes_in;
+            r = std::move(failed);
+            r.close = true;  // the body may be unread
+        }
+        co_return r;
+    }
+
+    // "Expect: 100-continue" (curl, many SDKs): say so before reading the body,
+    // or the client waits a second for it on every request.
+    template <class Stream>
+    net::awaitable<void> send_continue(Stream& stream, const http::request<http::empty_body>& req) {
+        if (!beast::iequals(req[http::field::expect], "100-continue")) co_return;
+        http::response<http::empty_body> cont(http::status::continue_, 11);
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+        auto [ec, n] = co_await http::async_write(stream, cont, net::use_nothrow);
+        (void)ec;
+        (void)n;
+    }
+
+    // ---- POST /v1/presigned-upload ---------------------------------------------
+
+    template <class Stream>
+    net::awaitable<void> json_route(Stream& stream, beast::flat_buffer& buffer,
+                                    http::request_parser<http::empty_body>& header, reply& r) {
+        r.route = std::string(protocol::presigned_upload_path);
+        if (auto len = header.content_length()) protocol::check_body_size(*len, cfg_);
+        // Read the (bounded) body before answering, so the connection stays usable.
+        co_await send_continue(stream, header.get());
+        http::request_parser<http::string_body> parser(std::move(header));
+        parser.body_limit(cfg_.max_body_bytes);
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, net::use_nothrow);
+        (void)n;
+        if (ec == http::error::body_limit) protocol::check_body_size(cfg_.max_body_bytes + 1, cfg_);
+        if (ec) throw protocol::api_error(400, "invalid_request", "the request body could not be read");
+        const auto& req = parser.get();
+        r.bytes_in = req.body().size();
+        auto user = protocol::user_for_bearer(cfg_, req[http::field::authorization]);
+        if (!user) throw protocol::unauthorized_error();
+        r.user = *user;
+        auto request = protocol::parse_api_request(req.body(), cfg_);
+        r.action = std::string(protocol::action_name(request));
+        auto handle = [&](auto& typed) -> net::awaitable<std::string> { co_return co_await act(*user, typed); };
+        r.body = co_await std::visit(handle, request);
+        co_return;
+    }
+
+    net::awaitable<call_result> s3(std::string what, std::function<protocol::s3_request()> build,
+                                   body_source* body = nullptr, unsigned attempts = 3) {
+        auto signed_build = signed_each_attempt(std::move(build), signer_, cfg_.storage.region);
+        call_spec spec{std::move(what), signed_build, body, true, attempts};
+        co_return co_await runner_.call(pool_, std::move(spec));
+    }
+
+    net::awaitable<std::string> act(const std::string& user, const protocol::start_req& q) {
+        auto key = protocol::make_object_key(cfg_.key_prefix, user, unix_ms_now(), q.file_name);
+        auto loc = protocol::storage_location(cfg_, key);
+        auto r = co_await s3("CreateMultipartUpload", [&] {
+            return protocol::create_multipart_upload(loc, protocol::integrity::kind::none, q.content_type);
+        });
+        if (!r.ok) throw storage_error(r);
+        auto parsed = protocol::parse_initiate(r.response.body);
+        auto* init = std::get_if<protocol::initiate_result>(&parsed);
+        if (!init) throw protocol::api_error(502, "storage_error", "storage: unexpected CreateMultipartUpload answer");
+        ++metrics_.started;
+        auto now = unix_now();
+        protocol::start_response out;
+        out.upload_id = init->upload_id;
+        out.s3_key = key;
+        out.unique_file_name = std::string(protocol::key_file_name(key));
+        out.presigned_urls = protocol::presign_parts(cfg_, signer_, key, init->upload_id,
+                                                     protocol::initial_part_numbers(q.plan, cfg_.url_batch),
+                                                     sigv4::amz_date::from(std::chrono::system_clock::now()));
+        out.upload_token = protocol::issue_upload_token(cfg_, user, key, init->upload_id, now);
+        out.part_size = q.plan.part_size;
+        out.expires_at = now + cfg_.presign_expiry.count();
+        co_return protocol::response_json(out);
+    }
+
+    net::awaitable<std::string> act(const std::string& user, const protocol::complete_req& q) {
+        protocol::require_upload_token(cfg_, user, q.upload, unix_now());
+        auto loc = protocol::storage_location(cfg_, q.upload.s3_key);
+        auto r = co_await s3("CompleteMultipartUpload", [&] {
+            return protocol::complete_multipart_upload(loc, q.upload.upload_id, q.parts);
+        });
+        if (!r.ok) throw storage_error(r);
+        protocol::complete_response out;
+        out.unique_file_name = std::string(protocol::key_file_name(q.upload.s3_key));
+        auto parsed = protocol::parse_complete(r.response.body);
+        if (auto* c = std::get_if<protocol::complete_result>(&parsed)) {
+            out.etag = c->etag;
+            out.location = c->location;
+        }
+        if (out.location.empty()) out.location = loc.ep.scheme + "://" + loc.host + sigv4::canonical_uri(loc.path, false);
+        auto head = co_await s3("HeadObject", [&] { return protocol::head_object(loc); });
+        if (!head.ok) throw storage_error(head);
+        out.size = std::stoull(head.response.header("Content-Length").value_or("0"));
+        if (out.etag.empty()) out.etag = head.response.header("ETag").value_or("");
+        ++metrics_.completed;
+        co_return protocol::response_json(out);
+    }
+
+    net::awaitable<std::string> act(const std::string& user, const protocol::abort_req& q) {
+        protocol::require_upload_token(cfg_, user, q.upload, unix_now());
+        auto loc = protocol::storage_location(cfg_, q.upload.s3_key);
+        auto r = co_await s3("AbortMultipartUpload",
+                             [&] { return protocol::abort_multipart_upload(loc, q.upload.upload_id); });
+        if (!r.ok && r.s3_code != "NoSuchUpload") throw storage_error(r);
+        ++metrics_.aborted;
+        co_return protocol::abort_response_json();
+    }
+
+    net::awaitable<std::string> act(const std::string& user, const protocol::presign_req& q) {
+        protocol::require_upload_token(cfg_, user, q.upload, unix_now());
+        protocol::presign_response out;
+        out.presigned_urls = protocol::presign_parts(cfg_, signer_, q.upload.s3_key, q.upload.upload_id,
+                                                     q.part_numbers,
+                                                     sigv4::amz_date::from(std::chrono::system_clock::now()));
+        out.expires_at = unix_now() + cfg_.presign_expiry.count();
+        co_return protocol::response_json(out);
+    }
+
+    net::awaitable<std::string> act(const std::string& user, const protocol::list_parts_req& q) {
+        protocol::require_upload_token(cfg_, user, q.upload, unix_now());
+        auto loc = protocol::storage_location(cfg_, q.upload.s3_key);
+        protocol::list_parts_response out;
+        std::uint32_t marker = 0;
+        for (int page = 0; page < 11; ++page) {  // 10,000 parts at 1,000 a page, plus slack
+            auto r = co_await s3("ListParts", [&] { return protocol::list_parts(loc, q.upload.upload_id, marker); });
+            if (!r.ok) throw storage_error(r);
+            auto parsed = protocol::parse_list_parts(r.response.body);
+            auto* p = std::get_if<protocol::list_parts_page>(&parsed);
+            if (!p) throw protocol::api_error(502, "storage_error", "storage: unexpected ListParts answer");
+            out.parts.insert(out.parts.end(), p->parts.begin(), p->parts.end());
+            if (!p->is_truncated) break;
+            marker = p->next_part_number_marker;
+        }
+        co_return protocol::response_json(out);
+    }
+
+    net::awaitable<std::string> act(const std::string& user, const protocol::single_req& q) {
+        auto key = protocol::make_object_key(cfg_.key_prefix, user, unix_ms_now(), q.file_name);
+        auto now = unix_now();
+        protocol::single_response out;
+        out.url = protocol::presign_single_put(cfg_, signer_, key, sigv4::amz_date::from(std::chrono::system_clock::now()));
+        out.s3_key = key;
+        out.unique_file_name = std::string(protocol::key_file_name(key));
+        out.upload_token = protocol::issue_upload_token(cfg_, user, key, "", now);
+        out.expires_at = now + cfg_.presign_expiry.count();
+        co_return protocol::response_json(out);
+    }
+
+    // ---- PUT /v1/uploads/{uploadId}/parts/{n}?key=KEY --------------------------
+
+    // The client's part body, read straight from its connection in slices: the
+    // service never holds more than one slice of a proxied part.
+    template <class Stream>
+    class client_body final : public body_source {
+    public:
+        client_body(Stream& s, beast::flat_buffer& b, http::request_parser<http::buffer_body>& p, std::uint64_t n)
+            : stream_(s), buffer_(b), parser_(p), size_(n) {}
+        std::uint64_t size() const override { return size_; }
+        bool replayable() const override { return false; }
+        net::awaitable<net::error_code> read(std::uint64_t, std::span<char> out) override {
+            std::size_t filled = 0;
+            while (filled < out.size()) {
+                if (parser_.is_done()) co_return net::error_code(EIO, boost::system::system_category());
+                parser_.get().body().data = out.data() + filled;
+                parser_.get().body().size = out.size() - filled;
+                beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+                auto [ec, n] = co_await http::async_read(stream_, buffer_, parser_, net::use_nothrow);
+                (void)n;
+                if (ec && ec != http::error::need_buffer) co_return ec;
+                filled = out.size() - parser_.get().body().size;
+            }
+            co_return net::error_code{};
+        }
+
+    private:
+        Stream& stream_;
+        beast::flat_buffer& buffer_;
+        http::request_parser<http::buffer_body>& parser_;
+        std::uint64_t size_;
+    };
+
+    template <class Stream>
+    net::awaitable<void> proxy_route(Stream& stream, beast::flat_buffer& buffer,
+                                     http::request_parser<http::empty_body>& header, reply& r) {
+        r.route = "/v1/uploads/{uploadId}/parts/{n}";
+        r.action = "proxy";
+        const auto& req = header.get();
+        // Everything is checked before a byte of the body is read or sent on.
+        auto user = protocol::user_for_bearer(cfg_, req[http::field::authorization]);
+        if (!user) throw protocol::unauthorized_error();
+        r.user = *user;
+        std::string_view target = req.target();
+        auto q = target.find('?');
+        std::string_view path = target.substr(0, q), rest = path.substr(std::string_view("/v1/uploads/").size());
+        auto slash = rest.find("/parts/");
+        if (slash == std::string_view::npos || q == std::string_view::npos)
+            throw protocol::api_error(404, "not_found", "expected /v1/uploads/{uploadId}/parts/{n}?key=KEY");
+        protocol::upload_ref ref;
+        auto id = sigv4::uri_decode(rest.substr(0, slash));
+        std::string_view number_text = rest.substr(slash + 7);
+        std::string key_text;
+        for (std::string_view qs = target.substr(q + 1); !qs.empty();) {
+            auto amp = qs.find('&');
+            auto pair = qs.substr(0, amp);
+            if (pair.starts_with("key=")) key_text = std::string(pair.substr(4));
+            qs = amp == std::string_view::npos ? std::string_view{} : qs.substr(amp + 1);
+        }
+        auto key = sigv4::uri_decode(key_text);
+        if (!id || id->empty() || !key || key->empty())
+            throw protocol::api_error(400, "invalid_request", "the upload id or the key is missing or malformed");
+        std::uint32_t number = 0;
+        for (char c : number_text) {
+            if (c < '0' || c > '9' || number > 10000) { number = 0; break; }
+            number = number * 10 + static_cast<std::uint32_t>(c - '0');
+        }
+        if (number < 1 || number > 10000) throw protocol::api_error(400, "invalid_request", "part number must be 1..10000");
+        ref.upload_id = *id;
+        ref.s3_key = *key;
+        ref.upload_token = std::string(req["X-Upload-Token"]);
+        protocol::require_upload_token(cfg_, *user, ref, unix_now());
+        auto length = header.content_length();
+        if (!length) throw protocol::api_error(411, "length_required", "Content-Length is required");
+        if (*length > protocol::max_part_size)
+            throw protocol::api_error(413, "payload_too_large", "a part is at most 5 GiB");
+
+        protocol::integrity check;
+        if (auto md5 = req["Content-MD5"]; !md5.empty()) check = {protocol::integrity::kind::md5, std::string(md5)};
+        co_await send_continue(stream, req);
+        http::request_parser<http::buffer_body> body_parser(std::move(header));
+        body_parser.body_limit(protocol::max_part_size);
+        client_body<Stream> body(stream, buffer, body_parser, *length);
+        auto loc = protocol::storage_location(cfg_, ref.s3_key);
+        auto result = co_await s3(
+            "UploadPart", [&] { return protocol::upload_part(loc, ref.upload_id, number, *length, check); }, &body, 1);
+        r.bytes_in = *length;
+        if (!result.ok) {
+            r.close = !body_parser.is_done();
+            // The client's body ended early (it reset, timed out or sent less
+            // than Content-Length): the client's fault, not the storage's, and
+            // the log and the metrics must say so. (It rarely sees the answer.)
+            if (result.code == upload_errc::source_changed)
+                throw protocol::api_error(400, std::string(protocol::api_code::incomplete_body),
+                                          "the part's body ended before its Content-Length (" +
+                                              std::to_string(*length) + " bytes)");
+            if (result.status >= 400 && result.status < 500 && !result.s3_code.empty())
+                throw protocol::api_error(static_cast<int>(result.status), result.s3_code, "storage: " + result.error);
+            throw storage_error(result);
+        }
+        auto etag = result.response.header("ETag").value_or("");
+        metrics_.proxied_bytes += *length;
+        ++metrics_.proxied_parts;
+        json::object o{{"PartNumber", number}, {"ETag", etag}};
+        r.body = json::serialize(o);
+        r.headers.emplace_back("ETag", etag);
+        co_return;
+    }
+
+    // ---- CORS, logging -------------------------------------------------------------
+
+    reply preflight(const http::request<http::empty_body>& req) {
+        reply r;
+        r.route = "preflight";
+        r.status = 204;
+        r.content_type = "text/plain";
+        if (!protocol::origin_allowed(cfg_, req[http::field::origin])) r.status = 403;
+        return r;
+    }
+
+    void add_cors(const request_info& req, reply& r) {
+        const auto& origin = req.origin;
+        if (origin.empty() || !protocol::origin_allowed(cfg_, origin)) return;
+        r.headers.emplace_back("Access-Control-Allow-Origin", origin);
+        r.headers.emplace_back("Vary", "Origin");
+        r.headers.emplace_back("Access-Control-Expose-Headers", "ETag");
+        if (req.method == http::verb::options) {
+            r.headers.emplace_back("Access-Control-Allow-Methods", "POST, PUT, GET, OPTIONS");
+            r.headers.emplace_back("Access-Control-Allow-Headers",
+                                   "Authorization, Content-Type, Content-MD5, X-Upload-Token");
+            r.headers.emplace_back("Access-Control-Max-Age", "600");
+        }
+    }
+
+    void log(const request_info& req, const reply& r, double seconds) {
+        json::object o{{"time", protocol::format_expires_at(unix_now())},
+                       {"method", req.method_name},
+                       {"route", r.route},
+                       {"status", r.status},
+                       {"ms", std::round(seconds * 1e6) / 1e3},
+                       {"bytes_in", r.bytes_in}};
+        if (!r.action.empty()) o["action"] = r.action;
+        if (!r.user.empty()) o["user"] = r.user;
+        if (!r.error.empty()) o["error"] = r.error;   // the code only: messages may quote input
+        auto line = json::serialize(o);
+        if (opt_.log) opt_.log(line);
+        else std::cerr << line << '\n';
+    }
+
+    asio::io_context& ioc_;
+    const service_options& opt_;
+    const protocol::service_config& cfg_;
+    sigv4::signer signer_;
+    connection_pool pool_;
+    request_runner runner_;
+    tcp::acceptor acceptor_;
+    std::optional<ssl::context> tls_;
+    metrics metrics_;
+    bool stopping_ = false;
+    std::set<tcp::socket*> sessions_;
+};
+
+} // namespace
+} // namespace detail
+
+void run_service(const service_options& options, cancel_token cancel) {
+    net::asio::io_context ioc(1);
+    detail::service svc(ioc, options);
+    cancel_binding binding(cancel, ioc.get_executor(), [&svc] { svc.stop(); });
+    if (cancel.cancelled()) return;
+    if (options.on_listening) options.on_listening(svc.port());
+    net::asio::co_spawn(ioc, svc.accept_loop(), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);  // a bug in the accept loop: let run() throw it
+    });
+    ioc.run();
+}
+
+} // namespace hoist::engine

@@ -1,0 +1,95 @@
+// The S3 REST calls hoist makes, as request values with no I/O.
+//
+// A builder returns an `s3_request`: method, Host, raw path, query and headers,
+// plus a small body where the call has one (CompleteMultipartUpload). Part and
+// object payloads are streamed by the engine; their length is carried in
+// `content_length` and their integrity value in a header. `sign` then adds the
+// SigV4 headers. Payloads are signed as UNSIGNED-PAYLOAD (TLS protects them in
+// transit, the checksum header lets S3 verify them); small XML bodies are signed
+// with their real SHA-256.
+#pragma once
+
+#include "hoist/protocol/s3/endpoint.hpp"
+#include "hoist/protocol/s3/xml.hpp"
+#include "hoist/sigv4/signer.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hoist::protocol {
+
+struct s3_request {
+    std::string method;
+    std::string host;                          // Host header
+    std::string path;                          // raw, un-encoded
+    std::vector<sigv4::query_param> query;     // decoded, wire order
+    std::vector<sigv4::header> headers;        // without Host; signing appends to it
+    std::string body;                          // small in-memory body, or empty
+    std::uint64_t content_length = 0;          // body.size(), or the streamed payload's length
+    std::string payload_hash = std::string(sigv4::unsigned_payload);
+    // When set, sent as the request target verbatim (a presigned URL's path
+    // and query, already encoded); path and query are then ignored.
+    std::string raw_target;
+
+    // The request target as sent: the path encoded once with '/' kept, then the
+    // query in wire order ("?uploads", "?partNumber=1&uploadId=...").
+    std::string target() const;
+    // The value of a header (case-insensitive name), if present.
+    std::optional<std::string> header_value(std::string_view name) const;
+};
+
+// A part's or object's integrity value, computed once and sent on every try.
+struct integrity {
+    enum class kind { none, crc32c, md5 } type = kind::none;
+    std::string base64;   // the value for x-amz-checksum-crc32c or Content-MD5
+};
+
+std::string_view to_string(integrity::kind);
+
+s3_request create_multipart_upload(const object_location& loc, integrity::kind checksum,
+                                   const std::string& content_type = "application/octet-stream");
+s3_request upload_part(const object_location& loc, const std::string& upload_id,
+                       std::uint32_t part_number, std::uint64_t content_length, const integrity& check);
+s3_request complete_multipart_upload(const object_location& loc, const std::string& upload_id,
+                                     const std::vector<completed_part>& parts);
+s3_request abort_multipart_upload(const object_location& loc, const std::string& upload_id);
+// One page of at most `max_parts` (S3's maximum, 1,000) after `part_number_marker`.
+s3_request list_parts(const object_location& loc, const std::string& upload_id,
+                      std::uint32_t part_number_marker = 0, std::uint32_t max_parts = 1000);
+// The bucket's in-progress uploads under `prefix`; loc is a bucket location
+// (locate(ep, bucket, "", style)).
+s3_request list_multipart_uploads(const object_location& loc, const std::string& prefix,
+                                  const std::string& key_marker = {}, const std::string& upload_id_marker = {});
+s3_request put_object(const object_location& loc, std::uint64_t content_length, const integrity& check,
+                      const std::string& content_type = "application/octet-stream");
+s3_request head_object(const object_location& loc);
+
+// Adds X-Amz-Date, x-amz-content-sha256, X-Amz-Security-Token (if any) and
+// Authorization to req.headers. Throws sigv4::sigv4_error on bad input.
+void sign(s3_request& req, const sigv4::signer& signer, const std::string& region, const sigv4::amz_date& date);
+
+// A presigned URL taken apart for sending: where to connect, the Host header
+// and the target exactly as signed.
+struct presigned_target {
+    endpoint ep;
+    std::string host;
+    std::string target;
+};
+// Throws address_error for anything but an absolute http(s) URL.
+presigned_target parse_presigned_url(std::string_view url);
+
+// A PUT of `content_length` streamed bytes to a presigned URL. Its signature
+// covers Host only, so integrity can ride only in Content-MD5 (an unsigned
+// x-amz-checksum-* header would be refused): a crc32c `check` is not sent.
+s3_request presigned_put(const presigned_target& target, std::uint64_t content_length, const integrity& check);
+
+// A presigned URL for `method` on loc (plus extra query, e.g. partNumber and
+// uploadId for an UploadPart URL), signed for Host only with UNSIGNED-PAYLOAD.
+std::string presign_url(const object_location& loc, const std::string& method,
+                        const std::vector<sigv4::query_param>& extra_query, const sigv4::signer& signer,
+                        const std::string& region, const sigv4::amz_date& date, std::chrono::seconds expires);
+
+} // namespace hoist::protocol
