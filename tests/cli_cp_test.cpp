@@ -1,6 +1,8 @@
 // `hoist cp` end to end through the real binary: input errors are one clear
 // line on stderr with exit code 2 (usage) or 1 (the upload failed); SIGINT and
-// SIGTERM during an upload abort it on the (strict, in-process) server.
+// SIGTERM during an upload abort it on the (strict, in-process) server, and a
+// signal always ends hoist: blocked before the upload, or a second time while
+// the abort hangs.
 #include "process.hpp"
 #include "s3_test_server.hpp"
 
@@ -9,9 +11,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -38,6 +42,54 @@ t::process_result cp(std::vector<std::string> args, std::map<std::string, std::s
                      int uid = -1) {
     args.insert(args.begin(), {HOIST_BINARY, "cp"});
     return t::run_process(args, env, 60, {}, uid);
+}
+
+std::map<std::string, std::string> server_env(const t::s3_test_server& server) {
+    return {{"AWS_ACCESS_KEY_ID", server.config().access_key_id},
+            {"AWS_SECRET_ACCESS_KEY", server.config().secret},
+            {"HOME", "/nonexistent"}};
+}
+
+// hoist blocks SIGINT in every thread once its signal watcher is up: a signal
+// sent before that would meet the default action, not hoist.
+bool watching_signals(int pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("SigBlk:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> (SIGINT - 1)) & 1;
+    return false;
+}
+
+// hoist running in the background, to be signalled. Every wait is bounded:
+// run_process kills the child (SIGKILL, exit 137) after `timeout_seconds`,
+// and a test that gives up early kills it on the way out.
+struct background_run {
+    std::atomic<int> pid{0};
+    std::future<t::process_result> result;
+
+    background_run(std::vector<std::string> args, std::map<std::string, std::string> env, int timeout_seconds) {
+        result = std::async(std::launch::async, [this, args = std::move(args), env = std::move(env), timeout_seconds] {
+            return t::run_process(args, env, timeout_seconds, {}, -1, [this](int p) { pid = p; });
+        });
+    }
+    ~background_run() {
+        if (result.valid() && running() && pid > 0) ::kill(pid, SIGKILL);
+    }
+    // hoist is up and watching its signals (at most 10 s).
+    bool started() {
+        for (int i = 0; i < 1000; ++i) {
+            if (!running()) return false;
+            if (pid > 0 && watching_signals(pid)) return true;
+            std::this_thread::sleep_for(10ms);
+        }
+        return false;
+    }
+    bool running() const { return result.wait_for(0s) != std::future_status::ready; }
+    void signal(int sig) const { ::kill(pid, sig); }
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 void check_error(const t::process_result& r, int code, const std::string& needle) {
@@ -170,6 +222,154 @@ BOOST_DATA_TEST_CASE(a_signal_aborts_the_multipart_upload, bdata::make({SIGINT, 
     BOOST_TEST(server.open_uploads().empty());
     BOOST_TEST(server.aborted_uploads().size() == 1u);
     BOOST_TEST(!server.object("bucket", "obj").has_value());
+}
+
+// hoist blocked before any request -- in open() of a FIFO that no writer opens
+// (the engine waits there before its event loop, which the cancel cannot
+// reach) -- still ends promptly on one signal, and nothing reached the server.
+BOOST_DATA_TEST_CASE(a_signal_ends_hoist_blocked_before_the_upload, bdata::make({SIGINT, SIGTERM}), sig) {
+    t::s3_test_server server;
+    server.create_bucket("bucket");
+    temp_dir dir;
+    auto fifo = dir.path / "fifo";
+    BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    background_run run({HOIST_BINARY, "cp", fifo.string(), "s3://bucket/obj", "--endpoint-url", server.endpoint_url(),
+                        "--ca-bundle", server.ca_file(), "--path-style", "--quiet"},
+                       server_env(server), 10);
+    BOOST_REQUIRE_MESSAGE(run.started(), "hoist did not start watching its signals");
+    std::this_thread::sleep_for(300ms);  // into open(), waiting for a writer
+    BOOST_REQUIRE_MESSAGE(run.running(), "hoist ended without a writer");
+    auto sent = std::chrono::steady_clock::now();
+    run.signal(sig);
+    auto r = run.result.get();
+    double took = seconds_since(sent);
+    BOOST_TEST(r.exit_code == 128 + sig, "exit " << r.exit_code << ", stderr: " << r.err);
+    BOOST_TEST(took < 3.0, "ended " << took << " s after the signal");
+    BOOST_TEST(r.err.find("interrupted") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("before the upload started") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find(server.config().secret) == std::string::npos);
+    BOOST_TEST(server.statistics().requests == 0, "no CreateMultipartUpload, no request at all");
+}
+
+// Blocked before the engine is even called -- reading a credentials file that
+// is a FIFO -- one signal ends hoist at once.
+BOOST_AUTO_TEST_CASE(a_signal_ends_hoist_blocked_reading_credentials) {
+    temp_dir dir;
+    auto fifo = dir.path / "credentials";
+    BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    background_run run({HOIST_BINARY, "cp", "/dev/null", "s3://bucket/obj", "--endpoint-url=https://127.0.0.1:1"},
+                       {{"AWS_SHARED_CREDENTIALS_FILE", fifo.string()}, {"HOME", "/nonexistent"}}, 10);
+    BOOST_REQUIRE_MESSAGE(run.started(), "hoist did not start watching its signals (before reading credentials)");
+    std::this_thread::sleep_for(300ms);
+    BOOST_REQUIRE_MESSAGE(run.running(), "hoist ended without a writer");
+    auto sent = std::chrono::steady_clock::now();
+    run.signal(SIGTERM);
+    auto r = run.result.get();
+    BOOST_TEST(r.exit_code == 128 + SIGTERM, "exit " << r.exit_code << ", stderr: " << r.err);
+    BOOST_TEST(seconds_since(sent) < 3.0);
+    BOOST_TEST(r.err.find("interrupted") != std::string::npos, r.err);
+}
+
+namespace {
+
+// A multipart upload of three parts whose part 2 stalls at the server, with the
+// AbortMultipartUpload answered after `abort_delay`; the first signal comes
+// once all three parts are in flight. Returns when the process ended or the
+// test gave up.
+struct hanging_abort {
+    t::s3_test_server server;
+    temp_dir dir;
+    std::unique_ptr<background_run> run;
+    std::chrono::steady_clock::time_point first_signal;
+
+    explicit hanging_abort(std::chrono::milliseconds abort_delay) {
+        server.create_bucket("bucket");
+        server.inject({t::s3_op::upload_part, 2}, {t::fault_kind::stall, 20000ms});
+        server.inject({t::s3_op::abort, std::nullopt}, {t::fault_kind::slow_first_byte, abort_delay});
+        auto file = dir.path / "data.bin";
+        std::ofstream(file, std::ios::binary) << std::string(12 * 1024 * 1024 + 3, 'x');
+        run = std::make_unique<background_run>(
+            std::vector<std::string>{HOIST_BINARY, "cp", file.string(), "s3://bucket/obj", "--endpoint-url",
+                                     server.endpoint_url(), "--ca-bundle", server.ca_file(), "--path-style",
+                                     "--part-size", "5MiB", "--multipart-threshold", "5MiB", "--quiet", "--json"},
+            server_env(server), 60);
+    }
+    // Waits (bounded) for the parts in flight, sends `sig`, waits for the abort request.
+    void interrupt(int sig) {
+        BOOST_REQUIRE_MESSAGE(run->started(), "hoist did not start watching its signals");
+        bool in_flight = false;
+        for (int i = 0; i < 1000 && !in_flight; ++i) {
+            in_flight = server.statistics().by_op[t::s3_op::upload_part] >= 3;
+            std::this_thread::sleep_for(10ms);
+        }
+        BOOST_REQUIRE_MESSAGE(in_flight, "the upload did not start");
+        std::this_thread::sleep_for(100ms);
+        first_signal = std::chrono::steady_clock::now();
+        run->signal(sig);
+        bool aborting = false;
+        for (int i = 0; i < 1000 && !aborting; ++i) {
+            aborting = server.statistics().by_op[t::s3_op::abort] >= 1;
+            std::this_thread::sleep_for(10ms);
+        }
+        BOOST_REQUIRE_MESSAGE(aborting, "no AbortMultipartUpload after the signal");
+    }
+};
+
+} // namespace
+
+// One signal while the abort is slow: hoist waits for it (never exits with
+// the upload left behind), says why it is still running, then reports it.
+BOOST_AUTO_TEST_CASE(one_signal_waits_for_a_slow_abort) {
+    hanging_abort h(3000ms);
+    h.interrupt(SIGINT);
+    auto r = h.run->result.get();
+    double took = seconds_since(h.first_signal);
+    BOOST_TEST(r.exit_code == 130, "exit " << r.exit_code << ", stderr: " << r.err);
+    BOOST_TEST(took >= 2.9, "ended " << took << " s after the signal (the abort is answered after 3 s)");
+    BOOST_TEST(r.err.find("interrupt again") != std::string::npos, "the wait is explained: " << r.err);
+    BOOST_TEST(r.err.find("(multipart upload aborted)") != std::string::npos, r.err);
+    BOOST_TEST(r.out.find("\"aborted\":true") != std::string::npos, r.out);
+    BOOST_TEST(h.server.open_uploads().empty());
+    BOOST_TEST(h.server.aborted_uploads().size() == 1u);
+}
+
+// A second signal while the abort hangs ends hoist at once, saying what may
+// be left on the server.
+BOOST_AUTO_TEST_CASE(a_second_signal_ends_hoist_at_once) {
+    hanging_abort h(20000ms);
+    h.interrupt(SIGINT);
+    // Past the notice (2 s): still running, the abort in flight.
+    std::this_thread::sleep_until(h.first_signal + 2500ms);
+    BOOST_REQUIRE_MESSAGE(h.run->running(), "the first signal ended hoist while its abort was in flight");
+    auto sent = std::chrono::steady_clock::now();
+    h.run->signal(SIGINT);
+    auto r = h.run->result.get();
+    double took = seconds_since(sent);
+    BOOST_TEST(r.exit_code == 130, "exit " << r.exit_code << ", stderr: " << r.err);
+    BOOST_TEST(took < 2.0, "ended " << took << " s after the second signal (the abort hangs for 20 s)");
+    BOOST_TEST(r.err.find("interrupted again") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("multipart upload may be left on the server") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find(h.server.config().secret) == std::string::npos);
+}
+
+// `hoist serve` shares the watcher: a signal stops the service (exit 0).
+BOOST_AUTO_TEST_CASE(serve_stops_on_a_signal) {
+    temp_dir dir;
+    auto config = dir.path / "service.json";
+    std::ofstream(config) << R"({"storage":{"endpoint":"https://127.0.0.1:9","region":"us-east-1","bucket":"bucket",
+        "access_key_id":"AKID","secret_access_key":"cli-test-secret"},"token_secret":")"
+                          << std::string(40, 's') << R"(","tokens":[{"sha256":")" << std::string(64, 'a')
+                          << R"(","user":"alice"}]})";
+    background_run run({HOIST_BINARY, "serve", "--config", config.string(), "--listen", "127.0.0.1:0"},
+                       {{"HOME", "/nonexistent"}}, 10);
+    BOOST_REQUIRE_MESSAGE(run.started(), "hoist serve did not start watching its signals");
+    std::this_thread::sleep_for(300ms);
+    BOOST_REQUIRE_MESSAGE(run.running(), "hoist serve ended by itself");
+    run.signal(SIGTERM);
+    auto r = run.result.get();
+    BOOST_TEST(r.exit_code == 0, "exit " << r.exit_code << ", stderr: " << r.err);
+    BOOST_TEST(r.err.find("listening on") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("stopping") != std::string::npos, r.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -49,26 +49,57 @@ struct aws_target {
 // endpoint for the region. Throws protocol::config_error / address_error.
 aws_target resolve(const aws_options& opts, const protocol::env_lookup& env, const protocol::file_reader& files);
 
-// SIGINT/SIGTERM cancel a token (an upload, which then aborts its multipart
-// upload; the service, which then stops). The signals are blocked in every
-// thread and read from a signalfd by a thread of this object's own, so no
-// async-signal-safety rules apply. The destructor wakes that thread through an
-// eventfd (no polling tick: an exit never waits for one). Construct it before
-// any other thread, so every later thread inherits the blocked mask.
+// SIGINT/SIGTERM end the command and, always, the process. The signals are
+// blocked in every thread and read from a signalfd by a thread of this
+// object's own, so no async-signal-safety rules apply. The destructor wakes
+// that thread through an eventfd (no polling tick: an exit never waits for
+// one). Construct it first, before anything can block and before any other
+// thread, so every later thread inherits the blocked mask.
+//
+// What the first signal does depends on what stopping could leave on the
+// server, which only the command knows; it says so with set_stage():
+//  - local: the engine is not running (options, credentials, the result).
+//    Nothing to clean up, and nothing looks at the token: end at once.
+//  - starting (cp): the engine was called and has reported nothing yet. It
+//    may be blocked before its event loop (open() of a FIFO without a writer,
+//    a hung mount), out of the cancel's reach -- and then holds nothing to abort.
+//    Cancel; end if the command has not returned `starting_grace` later.
+//  - engine: the engine may hold a multipart upload (serve: clients). Cancel
+//    and wait for the command, which aborts it; say so after `notice_after`.
+// A second signal ends the process at once, saying what may be left. Each of
+// these ends is 128 + the signal, as a shell reports an interrupted command.
+//
+// Why not a grace period alone: an abort may rightly outlast any grace (three
+// attempts, each up to --connect-timeout plus --read-timeout), and exiting
+// during it leaves the very upload the cancel is there to remove. Why
+// `starting` ends on a timer, not on knowing where the main thread waits: the
+// engine does not say when its event loop runs; having reported nothing is the
+// evidence that it holds nothing to abort (see cli_cp.cpp).
 class signal_watcher {
 public:
-    explicit signal_watcher(engine::cancel_token token, std::string message = {});
+    enum class stage { local, starting, engine };
+
+    // What the watcher says besides "interrupted"; empty: nothing.
+    struct messages {
+        std::string first;        // on the first signal, when the command is left to stop
+        std::string waiting;      // when the engine has not stopped `notice_after` after that
+        std::string left_behind;  // with a second signal in the engine stage: what may be left
+    };
+
+    explicit signal_watcher(engine::cancel_token token, messages text = {});
     ~signal_watcher();
-    bool signalled() const { return signal_number_ != 0; }
+    void set_stage(stage s) { stage_ = s; }
     // The first signal received (SIGINT or SIGTERM), 0 if none.
     int signal_number() const { return signal_number_; }
 
 private:
+    void watch(const engine::cancel_token& token, const messages& text);
     void close_fds();
 
     int signal_fd_ = -1;  // SIGINT/SIGTERM, read by thread_
     int stop_fd_ = -1;    // eventfd: the destructor's wake-up
     std::atomic<int> signal_number_{0};
+    std::atomic<stage> stage_{stage::local};
     std::thread thread_;
 };
 

@@ -96,6 +96,13 @@ protocol::integrity::kind checksum_kind(const std::string& name) {
 } // namespace
 
 int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader& files) const {
+    // First: reading credentials (a FIFO, a hung mount) can block too.
+    engine::cancel_token cancel;
+    signal_watcher signals(cancel, {.first = {},
+                                    .waiting = "hoist: stopping: aborting the multipart upload, if one was started; "
+                                               "interrupt again to exit now",
+                                    .left_behind = "a multipart upload may be left on the server "
+                                                   "(aws s3api list-multipart-uploads lists it)"});
     engine::upload_options opt;
     protocol::s3_url dest;
     if (via) {
@@ -147,12 +154,24 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
                      "the endpoint's identity is not checked\n";
 
     progress_display display(quiet ? progress_display::mode::off : progress_display::mode::automatic);
-    engine::cancel_token cancel;
-    signal_watcher signals(cancel);
+    // The engine runs from here on. Until its first progress report it holds no
+    // multipart upload to abort: upload_file reports a file's upload in the
+    // step that creates it, before a cancel can be handled (an engine rewrite
+    // must keep that, or say "created" explicitly). Before its event loop it
+    // may block where the cancel cannot reach (open() of a FIFO waits for a
+    // writer): the watcher then ends hoist. Standard input ("-") is read inside
+    // the loop, and a stream can create its upload before its first report, so
+    // there the watcher waits for the engine from the start.
+    signals.set_stage(source == "-" ? signal_watcher::stage::engine : signal_watcher::stage::starting);
+    auto on_progress = [&](const engine::progress& p) {
+        signals.set_stage(signal_watcher::stage::engine);
+        display.update(p);
+    };
     engine::upload_result r;
     try {
-        r = engine::upload_file(source, opt, [&](const engine::progress& p) { display.update(p); }, cancel);
+        r = engine::upload_file(source, opt, on_progress, cancel);
     } catch (const engine::upload_error& e) {
+        signals.set_stage(signal_watcher::stage::local);
         display.finish();
         bool usage = e.code() == engine::upload_errc::invalid_argument || e.code() == engine::upload_errc::source_error;
         std::cerr << "hoist: error: " << e.what() << '\n';
@@ -168,6 +187,7 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
             return 128 + signals.signal_number();
         return usage ? exit_usage : exit_failed;
     }
+    signals.set_stage(signal_watcher::stage::local);
     display.finish(r);
     if (!r.fallback_reason.empty() && !quiet)
         std::cerr << "hoist: warning: presigned PUTs failed (" << r.fallback_reason
