@@ -1,7 +1,11 @@
 // The pure part of `hoist serve`: config parsing, file-name sanitizing, keys,
 // bearer and upload tokens, request parsing and validation, presigning, and
 // the JSON responses (parsed back with Boost.JSON).
-#include "hoist/protocol/presign/api.hpp"
+#include "hoist/protocol/presign/auth.hpp"
+#include "hoist/protocol/presign/config.hpp"
+#include "hoist/protocol/presign/names.hpp"
+#include "hoist/protocol/presign/presigning.hpp"
+#include "hoist/protocol/presign/wire.hpp"
 
 #include "hoist/protocol/s3/requests.hpp"
 

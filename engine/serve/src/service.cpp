@@ -6,6 +6,10 @@
 #include "cancel_state.hpp"
 #include "request_runner.hpp"
 
+#include "hoist/protocol/presign/auth.hpp"
+#include "hoist/protocol/presign/names.hpp"
+#include "hoist/protocol/presign/presigning.hpp"
+#include "hoist/protocol/presign/wire.hpp"
 #include "hoist/protocol/s3/requests.hpp"
 #include "hoist/protocol/s3/xml.hpp"
 

@@ -6,7 +6,7 @@
 // the storage, so any number of instances can serve one client.
 //
 // Routes (see README.md for examples):
-//   POST    /v1/presigned-upload                      JSON actions (protocol/presign_api.hpp)
+//   POST    /v1/presigned-upload                      JSON actions (protocol/presign/wire.hpp)
 //   PUT     /v1/uploads/{uploadId}/parts/{n}?key=KEY  proxied part; headers Authorization,
 //                                                     X-Upload-Token, Content-Length, Content-MD5?
 //   GET     /healthz                                  {"status":"ok"}
@@ -16,7 +16,7 @@
 #pragma once
 
 #include "hoist/engine/upload.hpp"
-#include "hoist/protocol/presign/api.hpp"
+#include "hoist/protocol/presign/config.hpp"
 
 #include <cstdint>
 #include <functional>

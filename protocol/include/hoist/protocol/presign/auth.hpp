@@ -1,0 +1,60 @@
+// Who may call the presign service, and on which upload.
+//
+// Callers authenticate with "Authorization: Bearer TOKEN"; the config holds
+// only SHA-256 hashes of the tokens. Every call after start names its upload
+// with an uploadToken, an HMAC over (user, key, upload id, expiry) issued at
+// start, so one user cannot touch another's upload and nobody can forge a key.
+#pragma once
+
+#include "hoist/protocol/presign/wire.hpp"   // api_error, upload_ref
+#include "hoist/sigv4/signer.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hoist::protocol {
+
+struct service_config;
+
+// ---- bearer tokens --------------------------------------------------------
+
+// The user of an "Authorization" header value "Bearer TOKEN" (scheme
+// case-insensitive, RFC 6750 token characters), or nullopt: missing scheme,
+// empty or malformed token, unknown token. The token's SHA-256 is compared
+// with every configured hash in constant time, without an early exit.
+std::optional<std::string> user_for_bearer(const service_config& config, std::string_view authorization_header);
+
+// api_error 401 unauthorized, for a missing or unknown bearer token.
+api_error unauthorized_error();
+
+// ---- upload tokens --------------------------------------------------------
+
+// "v1.<expiry>.<base64url(HMAC-SHA256(secret, "v1\n"+user+"\n"+key+"\n"+upload_id+"\n"+expiry))>",
+// base64url without padding. Single-PUT tokens use upload_id "". Throws
+// std::invalid_argument for a negative expiry or a '\n' in user, key or upload id.
+std::string sign_upload_token(const sigv4::secret_string& secret, std::string_view user, std::string_view key,
+                              std::string_view upload_id, std::int64_t expiry_unix);
+
+enum class token_status { ok, malformed, bad_signature, expired };
+std::string_view to_string(token_status);
+
+// malformed: not "v1.<canonical decimal>.<43 base64url chars>". bad_signature:
+// the MAC differs (compared with CRYPTO_memcmp) or user/key/upload id contain
+// '\n'. expired: genuine, but now_unix >= expiry. The signature is checked
+// before the expiry.
+token_status verify_upload_token(const sigv4::secret_string& secret, std::string_view token, std::string_view user,
+                                 std::string_view key, std::string_view upload_id, std::int64_t now_unix);
+
+// Checks that `upload` belongs to `user`: the key lies under PREFIX/USER/ and
+// the token verifies for (user, key, upload id). Throws api_error 403
+// invalid_upload_token or upload_token_expired.
+void require_upload_token(const service_config& config, std::string_view user, const upload_ref& upload,
+                          std::int64_t now_unix);
+
+// sign_upload_token with expiry now_unix + config.upload_token_ttl.
+std::string issue_upload_token(const service_config& config, std::string_view user, std::string_view key,
+                               std::string_view upload_id, std::int64_t now_unix);
+
+} // namespace hoist::protocol
