@@ -44,6 +44,11 @@ protocol::listen_address parse_listen(const std::string& text) {
 } // namespace
 
 int serve_command::run(const protocol::env_lookup& env, const protocol::file_reader& files) const {
+    // First: reading the config or credentials (a FIFO, a hung mount) can block too.
+    engine::cancel_token cancel;
+    signal_watcher signals(cancel, {.first = "hoist serve: stopping",
+                                    .waiting = "hoist serve: still stopping; interrupt again to exit now",
+                                    .left_behind = {}});
     // Everything is checked here, before listening: a bad config fails at start.
     auto text = files(config_path);
     if (!text) throw usage_error("the config file '" + config_path + "' does not exist");
@@ -75,8 +80,8 @@ int serve_command::run(const protocol::env_lookup& env, const protocol::file_rea
                   << ":" << port << std::endl;
     };
 
-    engine::cancel_token cancel;
-    signal_watcher signals(cancel, "hoist serve: stopping");
+    // The cancel stops the service; a second signal cuts that short.
+    signals.set_stage(signal_watcher::stage::engine);
     try {
         engine::run_service(opt, cancel);
     } catch (const std::runtime_error& e) {
