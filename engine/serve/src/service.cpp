@@ -128,8 +128,9 @@ reply error_reply(const protocol::api_error& e) {
 // is 404, anything else the storage refused is 502.
 protocol::api_error storage_error(const call_result& r) {
     if (r.s3_code == "NoSuchUpload")
-        return protocol::api_error(404, "no_such_upload", "the upload does not exist (completed or aborted)");
-    return protocol::api_error(502, "storage_error", "storage: " + r.error);
+        return protocol::api_error(404, std::string(protocol::api_code::no_such_upload),
+                                   "the upload does not exist (completed or aborted)");
+    return protocol::api_error(502, std::string(protocol::api_code::storage_error), "storage: " + r.error);
 }
 
 class service {
@@ -290,7 +291,7 @@ private:
             if (req.method() == http::verb::options) {
                 r = preflight(req);
             } else if (req.method() == http::verb::get && path == "/healthz") {
-                r.body = R"({"status":"ok"})";
+                r.body = protocol::response_json(protocol::health_response{});
                 r.route = "/healthz";
             } else if (req.method() == http::verb::get && path == "/metrics") {
                 r.body = metrics_.render();
@@ -301,7 +302,7 @@ private:
             } else if (req.method() == http::verb::put && path.starts_with("/v1/uploads/")) {
                 co_await proxy_route(stream, buffer, header, r);
             } else {
-                r = error_reply(protocol::api_error(404, "not_found", "no such route"));
+                r = error_reply(protocol::api_error(404, std::string(protocol::api_code::not_found), "no such route"));
             }
         } catch (const protocol::api_error& e) {
             // What was learnt before the error stays in the log line.
@@ -343,7 +344,9 @@ private:
         auto [ec, n] = co_await http::async_read(stream, buffer, parser, net::use_nothrow);
         (void)n;
         if (ec == http::error::body_limit) protocol::check_body_size(cfg_.max_body_bytes + 1, cfg_);
-        if (ec) throw protocol::api_error(400, "invalid_request", "the request body could not be read");
+        if (ec)
+            throw protocol::api_error(400, std::string(protocol::api_code::invalid_request),
+                                      "the request body could not be read");
         const auto& req = parser.get();
         r.bytes_in = req.body().size();
         auto user = protocol::user_for_bearer(cfg_, req[http::field::authorization]);
@@ -372,7 +375,8 @@ private:
         if (!r.ok) throw storage_error(r);
         auto parsed = protocol::parse_initiate(r.response.body);
         auto* init = std::get_if<protocol::initiate_result>(&parsed);
-        if (!init) throw protocol::api_error(502, "storage_error", "storage: unexpected CreateMultipartUpload answer");
+        if (!init) throw protocol::api_error(502, std::string(protocol::api_code::storage_error),
+                                            "storage: unexpected CreateMultipartUpload answer");
         ++metrics_.started;
         auto now = unix_now();
         protocol::start_response out;
@@ -441,7 +445,8 @@ private:
             if (!r.ok) throw storage_error(r);
             auto parsed = protocol::parse_list_parts(r.response.body);
             auto* p = std::get_if<protocol::list_parts_page>(&parsed);
-            if (!p) throw protocol::api_error(502, "storage_error", "storage: unexpected ListParts answer");
+            if (!p) throw protocol::api_error(502, std::string(protocol::api_code::storage_error),
+                                                "storage: unexpected ListParts answer");
             out.parts.insert(out.parts.end(), p->parts.begin(), p->parts.end());
             if (!p->is_truncated) break;
             marker = p->next_part_number_marker;
@@ -534,9 +539,10 @@ private:
         ref.upload_token = std::string(req["X-Upload-Token"]);
         protocol::require_upload_token(cfg_, *user, ref, unix_now());
         auto length = header.content_length();
-        if (!length) throw protocol::api_error(411, "length_required", "Content-Length is required");
+        if (!length)
+            throw protocol::api_error(411, std::string(protocol::api_code::length_required), "Content-Length is required");
         if (*length > protocol::max_part_size)
-            throw protocol::api_error(413, "payload_too_large", "a part is at most 5 GiB");
+            throw protocol::api_error(413, std::string(protocol::api_code::payload_too_large), "a part is at most 5 GiB");
 
         protocol::integrity check;
         if (auto md5 = req["Content-MD5"]; !md5.empty()) check = {protocol::integrity::kind::md5, std::string(md5)};
@@ -564,8 +570,7 @@ private:
         auto etag = result.response.header("ETag").value_or("");
         metrics_.proxied_bytes += *length;
         ++metrics_.proxied_parts;
-        json::object o{{"PartNumber", number}, {"ETag", etag}};
-        r.body = json::serialize(o);
+        r.body = protocol::response_json(protocol::proxied_part_response{number, etag});
         r.headers.emplace_back("ETag", etag);
         co_return;
     }
