@@ -9,6 +9,7 @@
 #include "hoist/protocol/presign/auth.hpp"
 #include "hoist/protocol/presign/names.hpp"
 #include "hoist/protocol/presign/presigning.hpp"
+#include "hoist/protocol/presign/proxy_route.hpp"
 #include "hoist/protocol/presign/wire.hpp"
 #include "hoist/protocol/s3/requests.hpp"
 #include "hoist/protocol/s3/xml.hpp"
@@ -299,7 +300,7 @@ private:
                 r.route = "/metrics";
             } else if (req.method() == http::verb::post && path == protocol::presigned_upload_path) {
                 co_await json_route(stream, buffer, header, r);   // fills r, also when it throws
-            } else if (req.method() == http::verb::put && path.starts_with("/v1/uploads/")) {
+            } else if (req.method() == http::verb::put && path.starts_with(protocol::proxy_route_prefix)) {
                 co_await proxy_route(stream, buffer, header, r);
             } else {
                 r = error_reply(protocol::api_error(404, std::string(protocol::api_code::not_found), "no such route"));
@@ -502,41 +503,16 @@ private:
     template <class Stream>
     net::awaitable<void> proxy_route(Stream& stream, beast::flat_buffer& buffer,
                                      http::request_parser<http::empty_body>& header, reply& r) {
-        r.route = "/v1/uploads/{uploadId}/parts/{n}";
+        r.route = std::string(protocol::proxy_route_pattern);
         r.action = "proxy";
         const auto& req = header.get();
         // Everything is checked before a byte of the body is read or sent on.
         auto user = protocol::user_for_bearer(cfg_, req[http::field::authorization]);
         if (!user) throw protocol::unauthorized_error();
         r.user = *user;
-        std::string_view target = req.target();
-        auto q = target.find('?');
-        std::string_view path = target.substr(0, q), rest = path.substr(std::string_view("/v1/uploads/").size());
-        auto slash = rest.find("/parts/");
-        if (slash == std::string_view::npos || q == std::string_view::npos)
-            throw protocol::api_error(404, "not_found", "expected /v1/uploads/{uploadId}/parts/{n}?key=KEY");
-        protocol::upload_ref ref;
-        auto id = sigv4::uri_decode(rest.substr(0, slash));
-        std::string_view number_text = rest.substr(slash + 7);
-        std::string key_text;
-        for (std::string_view qs = target.substr(q + 1); !qs.empty();) {
-            auto amp = qs.find('&');
-            auto pair = qs.substr(0, amp);
-            if (pair.starts_with("key=")) key_text = std::string(pair.substr(4));
-            qs = amp == std::string_view::npos ? std::string_view{} : qs.substr(amp + 1);
-        }
-        auto key = sigv4::uri_decode(key_text);
-        if (!id || id->empty() || !key || key->empty())
-            throw protocol::api_error(400, "invalid_request", "the upload id or the key is missing or malformed");
-        std::uint32_t number = 0;
-        for (char c : number_text) {
-            if (c < '0' || c > '9' || number > 10000) { number = 0; break; }
-            number = number * 10 + static_cast<std::uint32_t>(c - '0');
-        }
-        if (number < 1 || number > 10000) throw protocol::api_error(400, "invalid_request", "part number must be 1..10000");
-        ref.upload_id = *id;
-        ref.s3_key = *key;
-        ref.upload_token = std::string(req["X-Upload-Token"]);
+        const auto part = protocol::parse_proxy_part_target(req.target());
+        const std::uint32_t number = part.part_number;
+        const protocol::upload_ref ref{part.upload_id, part.key, std::string(req["X-Upload-Token"])};
         protocol::require_upload_token(cfg_, *user, ref, unix_now());
         auto length = header.content_length();
         if (!length)
