@@ -495,3 +495,36 @@ BOOST_AUTO_TEST_CASE(a_client_that_drops_a_proxied_part_is_its_fault_not_storage
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The service's pooled connections to storage: the retry rules hold on the
+// proxy route too, whose bodies come from the client's socket and cannot be
+// read twice (issue 14, bug 4).
+BOOST_AUTO_TEST_SUITE(presign_service_storage_connections)
+
+BOOST_AUTO_TEST_CASE(a_proxied_part_after_storage_closed_the_idle_pooled_connection_succeeds) {
+    // Storage closes a kept-alive connection after 1 s without a request, as
+    // s3rver does after 5 s. Before the fix the service answered 502
+    // ("UploadPart: failed after 1 attempt; last error: connection reset").
+    t::s3_test_server::options opts;
+    opts.idle_timeout = 1s;
+    fixture f(opts);
+    service_instance svc(f.storage);
+    auto [id, key, token, answer] = start_upload(svc.port(), "idle.bin", 6 * MiB);   // Create: one pooled connection
+    BOOST_REQUIRE(f.storage.statistics().connections == 1);
+    std::this_thread::sleep_for(1500ms);
+    auto chunk = random_bytes(5 * MiB, 8);
+    auto r = request(svc.port(), http::verb::put,
+                     "/v1/uploads/" + id + "/parts/1?key=" + hoist::sigv4::uri_encode(key, false), chunk,
+                     {{"Authorization", "Bearer " + alice_token}, {"X-Upload-Token", token}});
+    BOOST_TEST(r.status == 200u, r.body);
+    // The idle connection was really gone: the part went on a second one.
+    BOOST_TEST(f.storage.statistics().connections == 2);
+    auto listed = api(svc.port(), {{"action", "list-parts"}, {"uploadId", id}, {"s3Key", key}, {"uploadToken", token}},
+                      alice_token);
+    BOOST_REQUIRE_MESSAGE(listed.status == 200, listed.body);
+    auto parts = listed.json().at("parts").as_array();
+    BOOST_REQUIRE(parts.size() == 1u);
+    BOOST_TEST(parts[0].at("Size").to_number<std::uint64_t>() == 5 * MiB);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

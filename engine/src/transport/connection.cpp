@@ -15,6 +15,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -72,6 +73,36 @@ bool is_ip_literal(const std::string& host) {
     beast::error_code ec;
     asio::ip::make_address(host, ec);
     return !ec;
+}
+
+// Whether an idle kept-alive connection is still open, seen without blocking:
+// the stale-connection check of urllib3, Go's transport and Apache HttpClient.
+// A server closes idle connections when it likes (s3rver after 5 s); a request
+// sent on such a one fails once its first bytes are out, and a body that
+// cannot be read twice (the service's proxy route) could then not be sent
+// again. poll() with POLLRDHUP sees the peer's FIN (or a reset) even behind
+// unread bytes. Unread bytes alone mean a dead connection on plain HTTP
+// (nothing comes unasked on an idle HTTP/1.1 connection but an error before a
+// close); on TLS they may be session tickets sent after the handshake, which
+// only the TLS layer could tell from data, so there only the FIN counts.
+bool still_open(connection& conn) {
+    pollfd p{};
+    p.fd = conn.tcp().socket().native_handle();
+    p.events = POLLIN | POLLRDHUP;
+    if (::poll(&p, 1, 0) < 0) return false;   // unknown: a new connection is the safe side
+    if (p.revents & (POLLERR | POLLHUP | POLLRDHUP | POLLNVAL)) return false;
+    return !(p.revents & POLLIN) || conn.is_tls();
+}
+
+// The freshest idle connection that is still open; dead ones on the way are
+// handed to `discard`.
+template <class Idle, class Discard>
+std::optional<std::unique_ptr<connection>> take_open(Idle& idle, Discard discard) {
+    for (;;) {
+        auto conn = idle.take(std::chrono::steady_clock::now(), discard);
+        if (!conn || still_open(**conn)) return conn;
+        discard(std::move(*conn));
+    }
 }
 
 } // namespace
@@ -174,7 +205,7 @@ void connection_pool::remember_session(connection& conn) {
 net::awaitable<std::tuple<net::error_code, pooled_connection>> connection_pool::acquire(bool fresh) {
     std::optional<std::unique_ptr<connection>> idle;
     while (!fresh) {
-        idle = idle_.take(std::chrono::steady_clock::now(), [](std::unique_ptr<connection> c) { c->close(); });
+        idle = take_open(idle_, [](std::unique_ptr<connection> c) { c->close(); });
         if (idle || warming_ == 0) break;
         // A warm() connection is on its way: wait for it (or for its failure).
         auto [ec] = co_await warm_signal_.async_wait(net::use_nothrow);
