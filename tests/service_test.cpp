@@ -527,4 +527,118 @@ BOOST_AUTO_TEST_CASE(a_proxied_part_after_storage_closed_the_idle_pooled_connect
     BOOST_TEST(parts[0].at("Size").to_number<std::uint64_t>() == 5 * MiB);
 }
 
+BOOST_AUTO_TEST_CASE(a_proxied_part_cut_within_its_first_slice_on_a_reused_connection_is_sent_again) {
+    // The race the liveness check cannot see: storage drops a kept-alive
+    // connection just as the part goes out on it. The part (100 KiB) fits in
+    // the service's first 128 KiB slice, which the runner still holds, so the
+    // free retry on a fresh connection applies although the client's body
+    // cannot be read twice.
+    fixture f;
+    service_instance svc(f.storage);
+    auto [id, key, token, answer] = start_upload(svc.port(), "cut.bin", 6 * MiB);
+    f.storage.inject({t::s3_op::upload_part, 1}, {t::fault_kind::reset_mid_body});
+    auto chunk = random_bytes(100 * 1024, 9);
+    auto r = request(svc.port(), http::verb::put,
+                     "/v1/uploads/" + id + "/parts/1?key=" + hoist::sigv4::uri_encode(key, false), chunk,
+                     {{"Authorization", "Bearer " + alice_token}, {"X-Upload-Token", token}});
+    BOOST_TEST(r.status == 200u, r.body);
+    auto stats = f.storage.statistics();
+    BOOST_TEST(stats.by_op[t::s3_op::upload_part] == 2, "cut once, then sent again");
+    BOOST_TEST(stats.connections == 2);
+    auto log = f.storage.log();
+    BOOST_REQUIRE(!log.empty());
+    BOOST_TEST(log.back() == "PUT UploadPart part=1 -> 200");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// request_runner::stop() on its own, with the strict server this target has:
+// the service and the upload job share the runner, and pools are about to be
+// shared between runners, so a stop must cut its own runner's calls without
+// closing connections (no connection_pool::close_all() here).
+#include "request_runner.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+
+BOOST_AUTO_TEST_SUITE(request_runner_stop)
+
+BOOST_AUTO_TEST_CASE(stop_cuts_its_own_exchanges_and_sleeps_and_not_another_runners) {
+    namespace d = hoist::engine::detail;
+    t::s3_test_server storage;
+    storage.create_bucket("bucket");
+    // Runner a: a CreateMultipartUpload whose answer takes 5 s (an exchange in
+    // flight) and a HeadObject answered 503 with Retry-After: 10 (a backoff
+    // sleep). Runner b, same pool: a ListMultipartUploads answered after 0.8 s.
+    storage.inject({t::s3_op::create, std::nullopt}, {t::fault_kind::slow_first_byte, 5000ms});
+    storage.inject({t::s3_op::head_object, std::nullopt}, {t::fault_kind::slow_down_503, 0ms, 10});
+    storage.inject({t::s3_op::other, std::nullopt}, {t::fault_kind::slow_first_byte, 800ms});
+    auto ep = p::parse_endpoint(storage.endpoint_url());
+    auto object = p::locate(ep, "bucket", "stop.bin", p::addressing::path);
+    auto bucket = p::locate(ep, "bucket", "", p::addressing::path);
+    hoist::sigv4::credentials creds;
+    creds.access_key_id = storage.config().access_key_id;
+    creds.secret_access_key = hoist::sigv4::secret_string(storage.config().secret);
+    hoist::sigv4::signer signer(creds);
+
+    boost::asio::io_context ioc;
+    d::pool_config pc;
+    pc.host = ep.host;
+    pc.port = ep.port;
+    pc.use_tls = ep.tls();
+    pc.tls.ca_file = storage.ca_file();
+    d::connection_pool pool(ioc.get_executor(), pc);
+    auto runner = [&] {
+        return std::make_unique<d::request_runner>(ioc.get_executor(), e::backoff_policy{}, 1, d::exchange_timeouts{},
+                                                   64 * 1024);
+    };
+    auto a = runner(), b = runner();
+
+    struct outcome {
+        std::optional<d::call_result> result;
+        std::chrono::steady_clock::duration took{};
+    };
+    outcome create, head, list;
+    const auto started = std::chrono::steady_clock::now();
+    auto run = [&](d::request_runner& r, std::string what, std::function<p::s3_request()> build,
+                   outcome& out) -> boost::asio::awaitable<void> {
+        d::call_spec spec{std::move(what), d::signed_each_attempt(std::move(build), signer, "us-east-1"), nullptr,
+                          true, 3};
+        out.result = co_await r.call(pool, std::move(spec));
+        out.took = std::chrono::steady_clock::now() - started;
+    };
+    auto report = [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    };
+    boost::asio::co_spawn(ioc, run(*a, "create", [&] { return p::create_multipart_upload(object, {}); }, create),
+                          report);
+    boost::asio::co_spawn(ioc, run(*a, "head", [&] { return p::head_object(object); }, head), report);
+    boost::asio::co_spawn(ioc, run(*b, "list", [&] { return p::list_multipart_uploads(bucket, ""); }, list), report);
+    boost::asio::steady_timer stop_a(ioc, 400ms);
+    stop_a.async_wait([&](boost::system::error_code) { a->stop(); });
+    ioc.run_for(20s);
+
+    BOOST_REQUIRE(create.result && head.result && list.result);
+    BOOST_TEST((create.result->code == e::upload_errc::cancelled), create.result->error);
+    BOOST_TEST((head.result->code == e::upload_errc::cancelled), head.result->error);
+    BOOST_TEST(create.result->error == "create: stopped");
+    BOOST_TEST((create.took < 2s), "the exchange was cut, not waited for");
+    BOOST_TEST((head.took < 2s), "the backoff sleep was cut");
+    BOOST_TEST(list.result->ok, list.result->error);
+    BOOST_TEST((list.took >= 800ms), "runner b's exchange ran its course");
+    BOOST_TEST(head.result->status == 503u);
+
+    // A connection whose exchange was cut is closed, never pooled: if it were,
+    // one of these (as many as the pool can hold idle) would take it and read
+    // the late answer to the Create as its own.
+    ioc.restart();
+    std::vector<outcome> again(3);
+    for (auto& h : again)
+        boost::asio::co_spawn(ioc, run(*b, "head", [&] { return p::head_object(object); }, h), report);
+    ioc.run_for(20s);
+    for (auto& h : again) {
+        BOOST_REQUIRE(h.result);
+        BOOST_TEST(h.result->status == 404u, "status " << h.result->status << " " << h.result->error);
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

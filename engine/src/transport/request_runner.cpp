@@ -1,14 +1,41 @@
 #include "request_runner.hpp"
 
+#include "retry_policy.hpp"
+
 #include "hoist/protocol/s3/requests.hpp"
 #include "hoist/protocol/s3/xml.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
 
 namespace hoist::engine::detail {
 
 namespace {
-// How much of a body an attempt must have sent for a reset to count as "cut
-// after progress" rather than as a failed attempt.
-constexpr std::uint64_t progress_bytes = 1024 * 1024;
+
+// The call's body as the exchange reads it: the source itself, except that a
+// retry of an unrepeatable source resends its first slice from the slice
+// buffer, where it still is (body_rewind says when).
+class rewindable_body final : public body_source {
+public:
+    explicit rewindable_body(body_source& source) : source_(source), rewind_(source.replayable()) {}
+    std::uint64_t size() const override { return source_.size(); }
+    bool replayable() const override { return source_.replayable(); }
+    net::awaitable<net::error_code> read(std::uint64_t offset, std::span<char> out) override {
+        if (rewind_.kept(offset, out.data(), out.size())) co_return net::error_code{};
+        auto ec = co_await source_.read(offset, out);
+        if (!ec) rewind_.read(offset, out.data(), out.size());
+        co_return ec;
+    }
+    bool rewindable() const noexcept { return rewind_.rewindable(); }
+
+private:
+    body_source& source_;
+    body_rewind rewind_;
+};
+
+// Whether `e` is how an Asio coroutine reports that it was cancelled: its next
+// co_await after a terminal cancellation throws operation_aborted.
+bool is_cut(const boost::system::system_error& e) { return e.code() == net::asio::error::operation_aborted; }
+
 } // namespace
 
 std::function<protocol::s3_request()> signed_each_attempt(std::function<protocol::s3_request()> build,
@@ -23,146 +50,161 @@ std::function<protocol::s3_request()> signed_each_attempt(std::function<protocol
 request_runner::request_runner(net::asio::any_io_executor ex, backoff_policy backoff, std::uint64_t seed,
                                exchange_timeouts timeouts, std::size_t slice_size)
     : ex_(ex), backoff_(backoff), rng_(seed ? seed : std::random_device{}()), timeouts_(timeouts),
-      slice_size_(slice_size) {}
+      slice_size_(slice_size), calls_(ex) {}
 
 void request_runner::stop() {
     stopping_ = true;
-    for (auto* t : sleeping_) t->cancel();
-}
-
-net::awaitable<void> request_runner::sleep(std::chrono::milliseconds d, bool cancellable) {
-    net::asio::steady_timer timer(ex_, d);
-    if (cancellable) sleeping_.push_back(&timer);
-    auto [ec] = co_await timer.async_wait(net::use_nothrow);
-    (void)ec;
-    if (cancellable) sleeping_.remove(&timer);
+    calls_.emit(net::asio::cancellation_type::terminal);
 }
 
 net::awaitable<call_result> request_runner::call(connection_pool& pool, call_spec spec) {
+    // A child coroutine either way: in the group (stop() cuts it), or with no
+    // cancellation slot at all (nothing cuts it, not even the awaiting
+    // coroutine's own cancellation).
+    std::exception_ptr failure;
     call_result out;
-    bool free_retry = true;  // one retry on a fresh connection when a reused one was dead
-    bool want_fresh = false;
-    std::string last_reason;
+    if (spec.cancellable) {
+        std::tie(failure, out) = co_await calls_.run(drive(pool, std::move(spec)));
+    } else {
+        std::tie(failure, out) = co_await net::asio::co_spawn(
+            ex_, drive(pool, std::move(spec)),
+            net::asio::bind_cancellation_slot(net::asio::cancellation_slot(), net::use_nothrow));
+    }
+    if (failure) std::rethrow_exception(failure);   // a bug, not an I/O outcome
+    co_return out;
+}
+
+net::awaitable<call_result> request_runner::drive(connection_pool& pool, call_spec spec) {
+    retry_config config{spec.what, pool.authority(), spec.max_attempts, spec.body != nullptr, spec.cancellable,
+                        backoff_};
+    retry_policy policy(std::move(config), rng_);
+    call_result out;
     auto stopped = [&] { return spec.cancellable && stopping_; };
     auto take_back = [&](std::uint64_t n) {
         if (n && on_unsent) on_unsent(n);
     };
-    while (out.attempts < spec.max_attempts) {
-        if (stopped()) break;
-        ++out.attempts;
-        protocol::outcome verdict;
-        auto [ec, lease] = co_await pool.acquire(std::exchange(want_fresh, false));
-        if (ec) {
-            verdict = protocol::classify(classify_transport(ec), 0, "");
-            verdict.reason = "cannot connect to " + pool.authority() + ": " + verdict.reason + " (" + ec.message() + ")";
-            out.status = 0;
-        } else {
-            auto req = spec.build();
-            std::uint64_t sent_here = 0;
-            std::function<void(std::size_t)> sent_hook;
-            if (spec.body) sent_hook = [&](std::size_t n) {
-                sent_here += n;
-                if (on_sent) on_sent(n);
-            };
-            std::vector<char> slice;
-            if (spec.body) {
-                if (!free_slices_.empty()) {
-                    slice = std::move(free_slices_.back());
-                    free_slices_.pop_back();
-                }
-                slice.resize(slice_size_);
-            }
-            auto r = co_await exchange(lease.get(), req, spec.body, slice, timeouts_, sent_hook);
-            if (spec.body) free_slices_.push_back(std::move(slice));
-            if (r.source_failed) {
-                take_back(sent_here);
-                out.code = upload_errc::source_changed;
-                out.error = spec.what + ": the source could not be read in full (" + r.ec.message() +
-                            "); it changed during the upload";
-                co_return out;
-            }
-            if (!r.ec) {
-                if (r.response.keep_alive) lease.mark_reusable();
-                out.status = r.response.status;
-                std::string code;
-                std::optional<protocol::s3_error> err;
-                // S3 may put an <Error> in a 200 answer to a POST (CompleteMultipartUpload).
-                if (!r.response.body.empty() && (r.response.status >= 300 || req.method == "POST"))
-                    err = protocol::parse_error(r.response.body);
-                if (err) code = err->code;
-                out.s3_code = code;
-                verdict = protocol::classify(protocol::transport_error::none, r.response.status, code,
-                                             r.response.header("Retry-After"));
-                if (verdict.kind == protocol::outcome_kind::success) {
-                    out.ok = true;
-                    out.response = std::move(r.response);
-                    co_return out;
-                }
-                take_back(sent_here);
-                if (err && !err->message.empty()) verdict.reason += ": " + err->message;
-                out.response = std::move(r.response);
-            } else {
-                take_back(sent_here);
-                if (stopped()) break;
-                out.status = 0;
-                // A stale connection fails at once; one that carried a megabyte first
-                // was alive, and its reset is judged below as a cut after progress.
-                bool dead_keepalive = lease.reused() && !r.response_started && r.ec != beast::error::timeout &&
-                                      sent_here < progress_bytes;
-                if (dead_keepalive && free_retry && (!spec.body || spec.body->replayable())) {
-                    // The server closed an idle kept-alive connection: not a failed
-                    // attempt (the budget is untouched), but a re-send, so it is
-                    // counted in the retries the user sees.
-                    free_retry = false;
-                    want_fresh = true;
-                    --out.attempts;
-                    if (on_retry) on_retry();
-                    continue;
-                }
-                auto transport = classify_transport(r.ec);
-                verdict = protocol::classify(transport, 0, "");
-                verdict.reason += " (" + r.ec.message() + ")";
-                // A body cut by the network after real progress (a reset, not a
-                // stall) says the link is flaky, not that the request is refused:
-                // such an attempt does not use the budget, up to 4 x max_attempts
-                // of them (25 tries in all at the default 5; rclone makes 10
-                // low-level tries per part and 3 whole-file tries). Measured on the
-                // bench's unstable bed with resets (one packet in 5,000 both ways),
-                // an 8 MiB part is cut on ~83% of its attempts: 5 tries lose 39%
-                // of such parts, 15 lose 6%, 25 lose 1%.
-                bool progressed = spec.body && sent_here >= progress_bytes &&
-                                  verdict.kind != protocol::outcome_kind::fatal &&
-                                  (transport == protocol::transport_error::connection_reset ||
-                                   transport == protocol::transport_error::connection_aborted);
-                if (progressed && out.progress_retries < 4 * spec.max_attempts && spec.body->replayable()) {
-                    --out.attempts;
-                    ++out.progress_retries;
-                }
-            }
+
+    // One slice buffer for the whole call: a retry of an unrepeatable body
+    // finds its first slice still there.
+    std::optional<rewindable_body> body;
+    std::vector<char> slice;
+    if (spec.body) {
+        body.emplace(*spec.body);
+        if (!free_slices_.empty()) {
+            slice = std::move(free_slices_.back());
+            free_slices_.pop_back();
         }
-        if (stopped()) break;
-        last_reason = verdict.reason;
-        if (verdict.kind == protocol::outcome_kind::fatal) {
-            out.code = upload_errc::rejected;
-            out.error = spec.what + ": " + verdict.reason;
+        slice.resize(slice_size_);
+    }
+    struct give_back_slice {
+        std::vector<std::vector<char>>& free;
+        std::vector<char>& slice;
+        ~give_back_slice() {
+            if (!slice.empty()) free.push_back(std::move(slice));
+        }
+    } slice_guard{free_slices_, slice};
+
+    auto act = policy.resume(retry_event::start{});
+    bool told_stop = false;
+    for (;;) {
+        using kind = retry_action::kind;
+        // A stop is noticed before any new lease or sleep (the policy ignores
+        // it for a call that is not cancellable).
+        if ((act.what == kind::lease || act.what == kind::sleep) && stopping_ && !told_stop) {
+            told_stop = true;
+            act = policy.resume(retry_event::stopped{});
+        }
+        if (act.what == kind::succeed || act.what == kind::fail) {
+            out.ok = act.what == kind::succeed;
+            if (!out.ok) {
+                out.code = act.code;
+                out.error = std::move(act.message);
+            }
+            out.attempts = policy.attempts();
+            out.progress_retries = policy.progress_retries();
+            out.status = policy.status();
+            out.s3_code = policy.s3_code();
             co_return out;
         }
-        if (out.attempts >= spec.max_attempts) break;
-        if (spec.body && !spec.body->replayable()) break;  // the bytes are gone: the caller's client retries
-        if (on_retry) on_retry();
-        bool throttled = verdict.kind == protocol::outcome_kind::throttle;
-        co_await sleep(backoff_.delay(out.attempts, throttled, verdict.retry_after, rng_), spec.cancellable);
+        if (act.what == kind::sleep) {
+            if (act.report_retry && on_retry) on_retry();
+            // Cut by stop() (a cancellable call): the wait completes with
+            // operation_aborted.
+            net::asio::steady_timer timer(ex_, act.delay);
+            try {
+                auto [ec] = co_await timer.async_wait(net::use_nothrow);
+                (void)ec;
+            } catch (const boost::system::system_error& e) {
+                if (!is_cut(e) || !stopped()) throw;   // cancelled before the wait began
+            }
+            act = stopped() ? policy.resume(retry_event::stopped{}) : policy.resume(retry_event::woke{});
+            continue;
+        }
+
+        if (act.report_retry && on_retry) on_retry();
+        // Lease. A stop cuts a connect in flight (or the wait for a warming
+        // connection); the aborted lease closes what it had opened.
+        std::optional<std::tuple<net::error_code, pooled_connection>> leased;
+        try {
+            leased.emplace(co_await pool.acquire(act.fresh));
+        } catch (const boost::system::system_error& e) {
+            if (!is_cut(e) || !stopped()) throw;
+        }
+        if (!leased) {
+            act = policy.resume(retry_event::stopped{});
+            continue;
+        }
+        auto& [lec, lease] = *leased;
+        if (stopped()) {
+            // Leased after the stop, nothing sent: a good connection goes back.
+            if (!lec) lease.mark_reusable();
+            act = policy.resume(retry_event::stopped{});
+            continue;
+        }
+        if (lec) {
+            act = policy.resume(retry_event::connect_failed{classify_transport(lec), lec.message()});
+            continue;
+        }
+
+        // Exchange. A stop cuts it where it is; the lease, not marked
+        // reusable, then closes the connection: it is never pooled again.
+        auto req = spec.build();
+        std::uint64_t sent_here = 0;
+        std::function<void(std::size_t)> sent_hook;
+        if (body) sent_hook = [&](std::size_t n) {
+            sent_here += n;
+            if (on_sent) on_sent(n);
+        };
+        std::optional<exchange_result> exchanged;
+        try {
+            exchanged.emplace(co_await exchange(lease.get(), req, body ? &*body : nullptr, slice, timeouts_, sent_hook));
+        } catch (const boost::system::system_error& e) {
+            if (!is_cut(e) || !stopped()) throw;
+        }
+        retry_event_t outcome = retry_event::stopped{};   // cut by the stop (an error while stopping is taken for it)
+        if (exchanged && !(exchanged->ec && stopped())) {
+            auto& r = *exchanged;
+            bool rewindable = !body || body->rewindable();
+            if (r.source_failed) {
+                outcome = retry_event::source_failed{r.ec.message()};
+            } else if (r.ec) {
+                outcome = retry_event::exchange_failed{classify_transport(r.ec), r.ec.message(), lease.reused(),
+                                                       r.response_started, sent_here, rewindable};
+            } else {
+                if (r.response.keep_alive) lease.mark_reusable();
+                // S3 may put an <Error> in a 200 answer to a POST (CompleteMultipartUpload).
+                std::optional<protocol::s3_error> err;
+                if (!r.response.body.empty() && (r.response.status >= 300 || req.method == "POST"))
+                    err = protocol::parse_error(r.response.body);
+                outcome = retry_event::response{r.response.status, err ? err->code : std::string(),
+                                                err ? err->message : std::string(), r.response.header("Retry-After"),
+                                                rewindable};
+                out.response = std::move(r.response);
+            }
+        }
+        act = policy.resume(std::move(outcome));
+        if (act.what != retry_action::kind::succeed) take_back(sent_here);
     }
-    if (stopped()) {
-        out.code = upload_errc::cancelled;
-        out.error = spec.what + ": stopped";
-    } else {
-        out.code = upload_errc::retries_exhausted;
-        unsigned tries = out.attempts + out.progress_retries;
-        out.error = spec.what + ": failed after " + std::to_string(tries) + " attempt" + (tries == 1 ? "" : "s") +
-                    "; last error: " + last_reason;
-    }
-    co_return out;
 }
 
 } // namespace hoist::engine::detail

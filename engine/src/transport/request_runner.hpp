@@ -1,21 +1,24 @@
-// One S3 (or presign-service) call with the retry policy: lease a connection,
-// exchange, classify the outcome, back off, try again.
+// One S3 (or presign-service) call with the retry policy: the thin I/O driver
+// of retry_policy (retry_policy.hpp decides; this file leases, exchanges,
+// sleeps and feeds back what happened).
 //
 // Shared by the upload job and the presign service. Requests are built (and
 // signed, when the caller signs) by a callback per attempt, so every attempt
-// carries a fresh X-Amz-Date. stop() makes cancellable calls return at their
-// next step and cuts their backoff sleeps; the caller closes the pool's
-// connections to cut their I/O.
+// carries a fresh X-Amz-Date. stop() ends this runner's cancellable calls by
+// itself: it cuts their in-flight connects, exchanges and backoff sleeps
+// (Asio per-operation cancellation through the runner's task_group) and never
+// touches a connection that another runner is using, so pools can be shared.
 #pragma once
 
 #include "connection.hpp"
+#include "task_group.hpp"
 
 #include "hoist/engine/backoff.hpp"
 
 #include <functional>
-#include <list>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace hoist::engine::detail {
 
@@ -27,7 +30,7 @@ struct call_result {
     std::string s3_code;    // the last <Error><Code>, if any
     unsigned status = 0;    // the last HTTP status, 0 for transport errors
     unsigned attempts = 0;            // counted against max_attempts
-    unsigned progress_retries = 0;    // attempts cut after progress, not counted (request_runner::call)
+    unsigned progress_retries = 0;    // attempts cut after progress, not counted (retry_policy rule b)
 };
 
 struct call_spec {
@@ -48,6 +51,8 @@ class request_runner {
 public:
     request_runner(net::asio::any_io_executor ex, backoff_policy backoff, std::uint64_t seed,
                    exchange_timeouts timeouts, std::size_t slice_size);
+    request_runner(const request_runner&) = delete;
+    request_runner& operator=(const request_runner&) = delete;
 
     // Progress hooks (optional): bytes written, bytes to take back after a
     // failed attempt, one more retry.
@@ -57,13 +62,23 @@ public:
 
     // Completes when the call succeeded, failed fatally, ran out of attempts, or
     // (cancellable) was stopped. Never throws for I/O or HTTP outcomes.
+    // Cancellation: stop() only. The call runs as its own child coroutine: a
+    // cancellable one is cut by stop() at its current operation, one that is
+    // not cancellable by nothing (neither stop() nor the awaiting coroutine's
+    // cancellation slot). `pool`, `*spec.body` and this runner must outlive
+    // the call.
     net::awaitable<call_result> call(connection_pool& pool, call_spec spec);
 
+    // Ends every cancellable call of this runner, now and later: their
+    // in-flight operations complete with operation_aborted (a connection cut
+    // that way is closed, never pooled), and the calls complete with
+    // upload_errc::cancelled. Calls in other runners, and their connections in
+    // a shared pool, are not touched.
     void stop();
     bool stopping() const noexcept { return stopping_; }
 
 private:
-    net::awaitable<void> sleep(std::chrono::milliseconds d, bool cancellable);
+    net::awaitable<call_result> drive(connection_pool& pool, call_spec spec);
 
     net::asio::any_io_executor ex_;
     backoff_policy backoff_;
@@ -74,7 +89,7 @@ private:
     // call in flight ever exists.
     std::vector<std::vector<char>> free_slices_;
     bool stopping_ = false;
-    std::list<net::asio::steady_timer*> sleeping_;
+    task_group calls_;   // the cancellable calls in flight
 };
 
 } // namespace hoist::engine::detail
