@@ -642,3 +642,60 @@ BOOST_AUTO_TEST_CASE(stop_cuts_its_own_exchanges_and_sleeps_and_not_another_runn
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(connection_pool_liveness)
+
+BOOST_AUTO_TEST_CASE(an_idle_connection_the_server_closed_is_never_written_to) {
+    // Storage closes a kept-alive connection after 1 s without a request. The
+    // pool must see that when it takes the connection (not by sending on it
+    // and failing): no retry, a second connection, no reuse.
+    namespace d = hoist::engine::detail;
+    t::s3_test_server::options opts;
+    opts.idle_timeout = 1s;
+    t::s3_test_server storage(opts);
+    storage.create_bucket("bucket");
+    auto ep = p::parse_endpoint(storage.endpoint_url());
+    auto object = p::locate(ep, "bucket", "idle.bin", p::addressing::path);
+    hoist::sigv4::credentials creds;
+    creds.access_key_id = storage.config().access_key_id;
+    creds.secret_access_key = hoist::sigv4::secret_string(storage.config().secret);
+    hoist::sigv4::signer signer(creds);
+
+    boost::asio::io_context ioc;
+    d::pool_config pc;
+    pc.host = ep.host;
+    pc.port = ep.port;
+    pc.use_tls = ep.tls();
+    pc.tls.ca_file = storage.ca_file();
+    d::connection_pool pool(ioc.get_executor(), pc);
+    d::request_runner runner(ioc.get_executor(), e::backoff_policy{}, 1, d::exchange_timeouts{}, 64 * 1024);
+    int retries = 0;
+    runner.on_retry = [&] { ++retries; };
+    std::vector<d::call_result> results;
+    auto two_calls = [&]() -> boost::asio::awaitable<void> {
+        for (int i = 0; i < 2; ++i) {
+            if (i == 1) {
+                boost::asio::steady_timer idle(ioc, 1500ms);
+                co_await idle.async_wait(boost::asio::use_awaitable);
+            }
+            d::call_spec spec{"create", d::signed_each_attempt([&] { return p::create_multipart_upload(object, {}); },
+                                                               signer, "us-east-1"),
+                              nullptr, true, 3};
+            results.push_back(co_await runner.call(pool, std::move(spec)));
+        }
+    };
+    boost::asio::co_spawn(ioc, two_calls(), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    });
+    ioc.run_for(20s);
+
+    BOOST_REQUIRE(results.size() == 2u);
+    BOOST_TEST(results[0].ok, results[0].error);
+    BOOST_TEST(results[1].ok, results[1].error);
+    BOOST_TEST(retries == 0, "the dead connection was written to and the request sent again");
+    BOOST_TEST(pool.opened() == 2u);
+    BOOST_TEST(pool.reused() == 0u);
+    BOOST_TEST(storage.statistics().connections == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
