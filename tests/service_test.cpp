@@ -4,6 +4,7 @@
 // refresh, the single PUT, a matrix of cross-user and forged-token attempts,
 // two instances serving one upload, bad requests, health, metrics and CORS.
 #include "s3_test_server.hpp"
+#include "service_instance.hpp"
 #include "test_certificate.hpp"
 
 #include "hoist/serve/service.hpp"
@@ -37,8 +38,9 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::uint64_t MiB = 1024 * 1024;
-const std::string alice_token = "alice-bearer-token-0001";
-const std::string bob_token = "bob-bearer-token-0002";
+using t::alice_token;
+using t::bob_token;
+using t::service_instance;
 
 std::string random_bytes(std::size_t n, unsigned seed) {
     std::string s(n, '\0');
@@ -46,55 +48,6 @@ std::string random_bytes(std::size_t n, unsigned seed) {
     for (auto& c : s) c = static_cast<char>(rng());
     return s;
 }
-
-std::string sha256_hex(const std::string& s) { return hoist::sigv4::sha256_hex(s); }
-
-// One service instance on its own thread, stopped and joined at scope exit.
-class service_instance {
-public:
-    service_instance(const t::s3_test_server& storage, std::string extra = "") {
-        std::string config = R"({"listen":"127.0.0.1:0",
-            "storage":{"endpoint":")" + storage.endpoint_url() + R"(","region":"us-east-1","bucket":"bucket",
-                       "path_style":true)" +
-                             (storage.ca_file().empty() ? "" : R"(,"ca_bundle":")" + storage.ca_file() + "\"") + R"(},
-            "token_secret":"a-32-byte-or-longer-service-secret-for-tests",
-            "tokens":[{"sha256":")" + sha256_hex(alice_token) + R"(","user":"alice"},
-                      {"sha256":")" + sha256_hex(bob_token) + R"(","user":"bob"}],
-            "part_size":5242880, "cors_origins":["https://app.example"], "max_body_bytes":4096)" +
-                             extra + "}";
-        options_.config = p::parse_service_config(config);
-        options_.storage_credentials.access_key_id = storage.config().access_key_id;
-        options_.storage_credentials.secret_access_key = hoist::sigv4::secret_string(storage.config().secret);
-        options_.log = [this](std::string_view line) {
-            std::lock_guard lock(mutex_);
-            log_.emplace_back(line);
-        };
-        std::promise<std::uint16_t> port;
-        options_.on_listening = [&port](std::uint16_t p) { port.set_value(p); };
-        thread_ = std::thread([this] { e::run_service(options_, cancel_); });
-        auto f = port.get_future();
-        BOOST_REQUIRE(f.wait_for(10s) == std::future_status::ready);
-        port_ = f.get();
-    }
-    ~service_instance() {
-        cancel_.cancel();
-        thread_.join();
-    }
-    std::uint16_t port() const { return port_; }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    std::vector<std::string> log() const {
-        std::lock_guard lock(mutex_);
-        return log_;
-    }
-
-private:
-    e::service_options options_;
-    e::cancel_token cancel_;
-    std::thread thread_;
-    std::uint16_t port_ = 0;
-    mutable std::mutex mutex_;
-    std::vector<std::string> log_;
-};
 
 struct http_answer {
     unsigned status = 0;

@@ -29,9 +29,16 @@ namespace asio = net::asio;
 
 // ---- connection ---------------------------------------------------------------
 
-connection::connection(asio::any_io_executor ex, ssl::context* tls)
+connection::connection(asio::any_io_executor ex, ssl::context* tls, connection_limit* limit)
     : stream_(tls ? std::variant<beast::tcp_stream, tls_stream>(std::in_place_type<tls_stream>, ex, *tls)
-                  : std::variant<beast::tcp_stream, tls_stream>(std::in_place_type<beast::tcp_stream>, ex)) {}
+                  : std::variant<beast::tcp_stream, tls_stream>(std::in_place_type<beast::tcp_stream>, ex)),
+      limit_(limit) {
+    if (limit_) limit_->opened();
+}
+
+connection::~connection() {
+    if (limit_) limit_->closed();
+}
 
 beast::tcp_stream& connection::tcp() {
     return visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); });
@@ -63,6 +70,29 @@ void pooled_connection::release() {
     if (pool_ && conn_) pool_->give_back(std::move(conn_), reusable_);
     pool_ = nullptr;
     reusable_ = false;
+}
+
+// ---- limit --------------------------------------------------------------------
+
+connection_limit::connection_limit(asio::any_io_executor ex, std::size_t max)
+    : max_(std::max<std::size_t>(max, 1)), signal_(ex, asio::steady_timer::time_point::max()) {}
+
+bool connection_limit::evict_idle() {
+    connection_pool* oldest = nullptr;
+    std::optional<std::chrono::steady_clock::time_point> since;
+    for (auto* p : pools_)
+        if (auto t = p->oldest_idle(); t && (!since || *t < *since)) {
+            since = t;
+            oldest = p;
+        }
+    if (!oldest) return false;
+    oldest->close_oldest_idle();
+    return true;
+}
+
+net::awaitable<void> connection_limit::wait_change() {
+    auto [ec] = co_await signal_.async_wait(net::use_nothrow);
+    (void)ec;   // cancelled is the wake-up
 }
 
 // ---- pool ---------------------------------------------------------------------
@@ -110,6 +140,7 @@ std::optional<std::unique_ptr<connection>> take_open(Idle& idle, Discard discard
 connection_pool::connection_pool(asio::any_io_executor ex, pool_config config)
     : ex_(ex), config_(std::move(config)), resolver_(ex), idle_(config_.idle_timeout, config_.max_idle),
       warm_signal_(ex, asio::steady_timer::time_point::max()) {
+    if (config_.limit) config_.limit->pools_.push_back(this);
     if (!config_.use_tls) return;
     tls_ctx_.emplace(ssl::context::tls_client);
     tls_ctx_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -141,6 +172,7 @@ connection_pool::connection_pool(asio::any_io_executor ex, pool_config config)
 }
 
 connection_pool::~connection_pool() {
+    if (config_.limit) std::erase(config_.limit->pools_, this);
     idle_.clear([](std::unique_ptr<connection> c) { c->close(); });
     if (session_) SSL_SESSION_free(session_);
 }
@@ -153,14 +185,18 @@ std::string connection_pool::authority() const {
 void connection_pool::warm(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
         ++warming_;
-        asio::co_spawn(ex_, open_warm(), asio::detached);
+        // A shared-owned pool (a client's) stays alive while its warm-ups run.
+        auto run = [self = weak_from_this().lock(), this]() { return open_warm(); };
+        asio::co_spawn(ex_, run(), [self = weak_from_this().lock()](std::exception_ptr) {});
     }
 }
 
 // A member, not a lambda: a coroutine lambda's frame refers to the closure
 // object, which would be gone once warm() returns.
 net::awaitable<void> connection_pool::open_warm() {
-    {
+    // Warming never waits for room: with the client's budget spent, the parts
+    // will take connections as they free up.
+    if (!config_.limit || !config_.limit->full()) {
         auto [ec, lease] = co_await acquire(true);
         if (!ec) lease.mark_reusable();   // ready: into the idle list as the lease ends
     }
@@ -175,6 +211,10 @@ void connection_pool::close_all() {
     resolver_.cancel();
 }
 
+void connection_pool::close_oldest_idle() {
+    idle_.drop_oldest([](std::unique_ptr<connection> c) { c->close(); });
+}
+
 void connection_pool::give_back(std::unique_ptr<connection> conn, bool reusable) {
     leased_.erase(conn.get());
     if (reusable && conn->current == connection::state::leased) {
@@ -182,6 +222,7 @@ void connection_pool::give_back(std::unique_ptr<connection> conn, bool reusable)
         conn->current = connection::state::idle;
         auto overflow = idle_.put(std::move(conn), std::chrono::steady_clock::now());
         if (overflow) (*overflow)->close();
+        if (config_.limit) config_.limit->changed();   // an idle connection: a waiter may take or evict it
         return;
     }
     conn->close();
@@ -202,25 +243,41 @@ void connection_pool::remember_session(connection& conn) {
     session_ = s;
 }
 
+pooled_connection connection_pool::lease_idle(std::unique_ptr<connection> conn) {
+    // A warm() connection that has served nothing yet is not a reuse: a
+    // failure on it is a real failed attempt, not a stale keep-alive.
+    bool served = conn->requests_served > 0;
+    if (served) ++reused_;
+    conn->current = connection::state::leased;
+    leased_.insert(conn.get());
+    return pooled_connection(this, std::move(conn), served);
+}
+
 net::awaitable<std::tuple<net::error_code, pooled_connection>> connection_pool::acquire(bool fresh) {
-    std::optional<std::unique_ptr<connection>> idle;
+    auto discard = [](std::unique_ptr<connection> c) { c->close(); };
     while (!fresh) {
-        idle = take_open(idle_, [](std::unique_ptr<connection> c) { c->close(); });
-        if (idle || warming_ == 0) break;
+        if (auto idle = take_open(idle_, discard))
+            co_return std::make_tuple(net::error_code{}, lease_idle(std::move(*idle)));
+        if (warming_ == 0) break;
         // A warm() connection is on its way: wait for it (or for its failure).
         auto [ec] = co_await warm_signal_.async_wait(net::use_nothrow);
         (void)ec;   // cancelled is the wake-up; loop and look again
     }
-    if (idle) {
-        // A warm() connection that has served nothing yet is not a reuse: a
-        // failure on it is a real failed attempt, not a stale keep-alive.
-        bool served = (*idle)->requests_served > 0;
-        if (served) ++reused_;
-        (*idle)->current = connection::state::leased;
-        leased_.insert(idle->get());
-        co_return std::make_tuple(net::error_code{}, pooled_connection(this, std::move(*idle), served));
+    // A new connection: within the client's budget, making room by closing an
+    // idle one elsewhere, or waiting for one to close or go idle.
+    while (config_.limit && config_.limit->full()) {
+        if (!fresh)
+            if (auto idle = take_open(idle_, discard))
+                co_return std::make_tuple(net::error_code{}, lease_idle(std::move(*idle)));
+        if (config_.limit->evict_idle()) continue;
+        co_await config_.limit->wait_change();
+        // A wake-up and a cancellation of this wait look alike (operation_aborted):
+        // the coroutine's cancellation state tells them apart.
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none)
+            co_return std::make_tuple(net::error_code(asio::error::operation_aborted), pooled_connection{});
     }
-    auto conn = std::make_unique<connection>(ex_, tls_ctx_ ? &*tls_ctx_ : nullptr);
+    auto conn = std::make_unique<connection>(ex_, tls_ctx_ ? &*tls_ctx_ : nullptr, config_.limit);
     conn->current = connection::state::leased;
     leased_.insert(conn.get());
     pooled_connection lease(this, std::move(conn), false);

@@ -24,11 +24,14 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <memory>
+#include <algorithm>
+#include <atomic>
 #include <optional>
 #include <set>
 #include <span>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace hoist::engine::detail {
 
@@ -36,13 +39,19 @@ namespace beast = boost::beast;
 namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 
+class connection_limit;
+
 class connection {
 public:
     enum class state { open, leased, idle, closed };
 
     using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
-    connection(net::asio::any_io_executor ex, ssl::context* tls);
+    // Counts itself against `limit` (if any) from construction to destruction.
+    connection(net::asio::any_io_executor ex, ssl::context* tls, connection_limit* limit = nullptr);
+    ~connection();
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
 
     beast::tcp_stream& tcp();
     bool is_tls() const noexcept { return std::holds_alternative<tls_stream>(stream_); }
@@ -58,6 +67,49 @@ public:
 
 private:
     std::variant<beast::tcp_stream, tls_stream> stream_;
+    connection_limit* limit_;
+};
+
+class connection_pool;
+
+// The open-connection budget of a client, shared by all its pools (one per
+// endpoint). A connection counts from its construction to its destruction,
+// idle ones included. A pool that needs a new connection while the budget is
+// spent first closes an idle connection of any pool (the one idle longest),
+// else waits until one closes or goes idle. Waiters are woken in the order
+// they came (a timer used as a condition variable: cancel() completes its
+// waits in FIFO order), so a big upload's parts and many small uploads take
+// turns. One thread: no locking.
+class connection_limit {
+public:
+    connection_limit(net::asio::any_io_executor ex, std::size_t max);
+    std::size_t max() const noexcept { return max_; }
+    std::size_t open() const noexcept { return open_; }
+    std::size_t peak() const noexcept { return peak_; }
+
+private:
+    friend class connection;
+    friend class connection_pool;
+    bool full() const noexcept { return open_ >= max_; }
+    // Closes the longest-idle connection of any registered pool; false when none is idle.
+    bool evict_idle();
+    // Completes when a connection closed or went idle (or at once after a wake-up).
+    net::awaitable<void> wait_change();
+    void changed() { signal_.cancel(); }
+    void opened() {
+        auto now = ++open_;
+        if (now > peak_) peak_ = now;
+    }
+    void closed() {
+        --open_;
+        changed();
+    }
+
+    std::size_t max_;
+    // Written on the client's thread only; atomic so that stats() may read them from any thread.
+    std::atomic<std::size_t> open_{0}, peak_{0};
+    std::vector<connection_pool*> pools_;   // registered by each pool for its lifetime
+    net::asio::steady_timer signal_;
 };
 
 struct pool_config {
@@ -74,6 +126,8 @@ struct pool_config {
     // line-rate burst, and several connections in slow start together overflow
     // a shallow bottleneck queue. See upload_options::tcp_pacing.
     bool pace = true;
+    // The client's budget of open connections (see connection_limit); none: unbounded.
+    connection_limit* limit = nullptr;
 };
 
 class connection_pool;
@@ -103,7 +157,7 @@ private:
     bool reusable_ = false;
 };
 
-class connection_pool {
+class connection_pool : public std::enable_shared_from_this<connection_pool> {
 public:
     // Throws std::runtime_error when the TLS context cannot be set up (a CA
     // file that does not load).
@@ -135,7 +189,12 @@ public:
 
 private:
     friend class pooled_connection;
+    friend class connection_limit;
     void give_back(std::unique_ptr<connection> conn, bool reusable);
+    // The time the oldest idle connection went idle, if any (for connection_limit's eviction).
+    std::optional<std::chrono::steady_clock::time_point> oldest_idle() const { return idle_.oldest(); }
+    void close_oldest_idle();
+    pooled_connection lease_idle(std::unique_ptr<connection> conn);
     net::awaitable<net::error_code> connect(connection& conn);
     net::awaitable<void> open_warm();
     void remember_session(connection& conn);

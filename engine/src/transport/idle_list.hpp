@@ -56,6 +56,18 @@ public:
     }
 
     std::size_t size() const noexcept { return entries_.size(); }
+    std::optional<time_point> oldest() const {
+        if (entries_.empty()) return std::nullopt;
+        return entries_.front().since;
+    }
+    // Hands the entry idle longest to `discard`; false when there is none.
+    template <class Discard>
+    bool drop_oldest(Discard&& discard) {
+        if (entries_.empty()) return false;
+        discard(std::move(entries_.front().item));
+        entries_.pop_front();
+        return true;
+    }
 
 private:
     struct entry {

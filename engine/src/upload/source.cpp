@@ -137,6 +137,19 @@ bool file_source::changed() const {
            st.st_mtim.tv_nsec != mtime_.tv_nsec;
 }
 
+net::error_code memory_source::read(std::uint64_t offset, std::span<char> out) const {
+    if (offset + out.size() > bytes_->size()) return net::error_code(EIO, boost::system::system_category());
+    std::memcpy(out.data(), bytes_->data() + offset, out.size());
+    return {};
+}
+
+net::error_code memory_source::scan(std::uint64_t offset, std::uint64_t size,
+                                    const std::function<void(const char*, std::size_t)>& consume) const {
+    if (offset + size > bytes_->size()) return net::error_code(EIO, boost::system::system_category());
+    if (size) consume(bytes_->data() + offset, static_cast<std::size_t>(size));
+    return {};
+}
+
 net::awaitable<net::error_code> memory_body::read(std::uint64_t offset, std::span<char> out) {
     if (offset + out.size() > data_.size()) co_return net::error_code(EIO, boost::system::system_category());
     std::memcpy(out.data(), data_.data() + offset, out.size());

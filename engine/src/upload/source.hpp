@@ -7,11 +7,28 @@
 
 #include <sys/stat.h>
 
+#include <functional>
+#include <memory>
 #include <string>
 
 namespace hoist::engine::detail {
 
-class file_source {
+// A source of known size read at any offset: a regular file, or bytes in memory.
+class positional_source {
+public:
+    virtual ~positional_source() = default;
+    virtual std::uint64_t size() const noexcept = 0;
+    virtual const std::string& name() const noexcept = 0;
+    // Reads exactly out.size() bytes at `offset`; a short read is an error.
+    virtual net::error_code read(std::uint64_t offset, std::span<char> out) const = 0;
+    // Feeds the bytes of [offset, offset+size) to `consume`, without copying where it can.
+    virtual net::error_code scan(std::uint64_t offset, std::uint64_t size,
+                                 const std::function<void(const char*, std::size_t)>& consume) const = 0;
+    // True when the source is no longer what it was when the upload began.
+    virtual bool changed() const = 0;
+};
+
+class file_source final : public positional_source {
 public:
     // Throws upload_error(source_error) with the reason: missing, a
     // directory, not a regular file, unreadable.
@@ -22,20 +39,20 @@ public:
     file_source& operator=(file_source&&) = delete;
     ~file_source();
 
-    std::uint64_t size() const noexcept { return size_; }
-    const std::string& name() const noexcept { return name_; }
+    std::uint64_t size() const noexcept override { return size_; }
+    const std::string& name() const noexcept override { return name_; }
     // Reads exactly out.size() bytes at `offset`; a short read (the file
     // shrank) or an I/O error gives an error code.
-    net::error_code read(std::uint64_t offset, std::span<char> out) const;
+    net::error_code read(std::uint64_t offset, std::span<char> out) const override;
     // Feeds the bytes of [offset, offset+size) to `consume` without copying
     // them: the range is memory-mapped (the page cache, read in place), which
     // halves the CPU cost of the checksum pass over a pread into a buffer. A
     // truncation while mapped raises SIGBUS; it is caught and reported as an
     // error, so a shrinking file fails the upload instead of the process.
     net::error_code scan(std::uint64_t offset, std::uint64_t size,
-                         const std::function<void(const char*, std::size_t)>& consume) const;
+                         const std::function<void(const char*, std::size_t)>& consume) const override;
     // True when size or mtime differ from those seen at open.
-    bool changed() const;
+    bool changed() const override;
 
 private:
     file_source(int fd, std::string name, bool owned);
@@ -46,10 +63,26 @@ private:
     timespec mtime_{};
 };
 
-// One part of a file.
+// Bytes in memory, shared with the caller (client::async_upload of upload_source::memory).
+class memory_source final : public positional_source {
+public:
+    explicit memory_source(std::shared_ptr<const std::string> bytes) : bytes_(std::move(bytes)) {}
+    std::uint64_t size() const noexcept override { return bytes_->size(); }
+    const std::string& name() const noexcept override { return name_; }
+    net::error_code read(std::uint64_t offset, std::span<char> out) const override;
+    net::error_code scan(std::uint64_t offset, std::uint64_t size,
+                         const std::function<void(const char*, std::size_t)>& consume) const override;
+    bool changed() const override { return false; }
+
+private:
+    std::shared_ptr<const std::string> bytes_;
+    std::string name_ = "<memory>";
+};
+
+// One part of a positional source.
 class file_part_body final : public body_source {
 public:
-    file_part_body(const file_source& file, std::uint64_t offset, std::uint64_t size)
+    file_part_body(const positional_source& file, std::uint64_t offset, std::uint64_t size)
         : file_(file), offset_(offset), size_(size) {}
     std::uint64_t size() const override { return size_; }
     net::awaitable<net::error_code> read(std::uint64_t offset, std::span<char> out) override {
@@ -57,7 +90,7 @@ public:
     }
 
 private:
-    const file_source& file_;
+    const positional_source& file_;
     std::uint64_t offset_, size_;
 };
 

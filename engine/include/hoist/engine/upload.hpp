@@ -13,9 +13,11 @@
 // HeadObject confirms the stored size. On failure or cancellation the multipart
 // upload is aborted (unless keep_on_failure) and upload_error says why.
 //
-// This header does not include Asio or Beast. The blocking functions run their
-// own io_context on the calling thread; `cancel_token::cancel()` may be called
-// from any thread (or a signal handler's thread) to stop an upload.
+// This header does not include Asio or Beast. The blocking functions below are
+// one-shot wrappers: each runs a client (client.hpp) of its own for the one
+// upload and waits for it. To run many uploads on one pool, or to co_await
+// them on your own io_context, use hoist::engine::client. `cancel_token::cancel()`
+// may be called from any thread (or a signal handler's thread) to stop an upload.
 #pragma once
 
 #include "hoist/protocol/s3/endpoint.hpp"
@@ -66,8 +68,8 @@ struct upload_options {
     // A file that would make fewer than `concurrency` parts gets smaller ones
     // (never below 5 MiB; protocol::spread_part_size) so that every connection
     // carries a share: 10 MB goes as 5 MiB + 4.8 MB on two flows rather than
-    // 8 MiB + 1.6 MB, most of it on one. Measured on bench/run's mobile bed
-    // with CUBIC (0.5% loss: one flow gets ~3.5 of 20 Mbit/s). Off keeps parts
+    // 8 MiB + 1.6 MB, most of it on one, which a lossy link with CUBIC punishes
+    // (engine/DESIGN.md has the measurement). Off keeps parts
     // of exactly part_size (what tools that recompute multipart ETags assume);
     // `hoist cp` turns it off when --part-size is given.
     bool spread_small_files = true;
@@ -93,10 +95,9 @@ struct upload_options {
     std::chrono::seconds stall_timeout{30};      // no upload progress for this long abandons the attempt
     std::chrono::seconds idle_timeout{20};       // a pooled connection unused this long is closed
     tls_options tls;
-    // Kernel pacing of every connection (see pool_config::pace). Measured on
-    // bench/run's broadband bed with CUBIC, 10 MB in two parts: 1.08-1.10 s
-    // paced against 1.11-1.34 s unpaced (5 uploads each); no change at 100 MB
-    // or with BBR, which paces itself.
+    // Kernel pacing of every connection: with CUBIC, connections in slow start
+    // otherwise burst into a shallow bottleneck queue together (engine/DESIGN.md
+    // has the measurement); BBR paces itself.
     bool tcp_pacing = true;
 
     bool keep_on_failure = false;   // do not abort a failed multipart upload (its id is in the error)

@@ -67,10 +67,8 @@ congestion_response classify_congestion_control(std::string_view name);
 // at a time: a second flow cannot make the line faster, and two BBR flows
 // share it unevenly, each probing for more bandwidth only once per 8 RTT, so
 // the flow left alone when the other finishes starts from half the line's rate
-// and needs several probe cycles to take the rest. Measured on bench/run's
-// unstable bed (10 Mbit/s, 120 ms, 2% loss, BBR), 10 MB in two parts, 12
-// uploads each: 9.49-14.56 s on two connections, 9.68-13.08 s (all but one
-// 9.7-11.1 s) on one. From three parts up, flows overlap for most of the
+// and needs several probe cycles to take the rest (engine/DESIGN.md has the
+// measurement on bench/run's unstable bed). From three parts up, flows overlap for most of the
 // upload and more of them help with per-connection limits on fast paths, so
 // the plan keeps `concurrency` there.
 unsigned parts_in_flight(unsigned concurrency, std::uint32_t part_count, congestion_response cc);

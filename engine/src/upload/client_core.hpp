@@ -1,0 +1,54 @@
+// What the uploads of one client share: the executor, one connection pool per
+// endpoint (and TLS settings), the budget of open connections, the budget of
+// read-ahead bytes, and the counters behind client::stats(). Lives on the
+// client's executor; one thread, no locking except for the counters, which
+// other threads read.
+#pragma once
+
+#include "byte_budget.hpp"
+#include "connection.hpp"
+
+#include "hoist/engine/client.hpp"
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace hoist::engine::detail {
+
+class client_core {
+public:
+    client_core(net::asio::any_io_executor ex, const client_options& options);
+    ~client_core();
+
+    net::asio::any_io_executor executor() const { return ex_; }
+    const client_options& options() const { return options_; }
+
+    // The pool for `ep` with the upload's TLS and socket settings: uploads
+    // with the same settings share it. Throws std::runtime_error when the TLS
+    // context cannot be set up (a CA bundle that does not load).
+    connection_pool& pool(const protocol::endpoint& ep, const upload_options& options);
+
+    byte_budget& read_ahead() { return read_ahead_; }
+    // Closes every pool's connections (the client is ending).
+    void close_all() {
+        for (auto& [key, pool] : pools_) pool->close_all();
+    }
+    connection_limit& connections() { return connections_; }
+
+    // Counters, written on the client's thread, read from any.
+    std::atomic<std::uint64_t> uploads_started{0}, uploads_succeeded{0}, uploads_failed{0}, uploads_running{0};
+    std::atomic<std::uint64_t> bytes_acked{0}, bytes_in_flight{0};
+
+    client_stats stats() const;
+
+private:
+    net::asio::any_io_executor ex_;
+    client_options options_;
+    connection_limit connections_;
+    byte_budget read_ahead_;
+    std::map<std::string, std::shared_ptr<connection_pool>> pools_;
+};
+
+} // namespace hoist::engine::detail
