@@ -5,6 +5,7 @@
 #include "connection.hpp"
 #include "cancel_state.hpp"
 #include "request_runner.hpp"
+#include "task_group.hpp"
 
 #include "hoist/protocol/presign/auth.hpp"
 #include "hoist/protocol/presign/names.hpp"
@@ -139,7 +140,7 @@ public:
     service(asio::io_context& ioc, const service_options& opt)
         : ioc_(ioc), opt_(opt), cfg_(opt.config), signer_(opt.storage_credentials),
           pool_(ioc.get_executor(), pool_settings(opt.config)),
-          runner_(ioc.get_executor(), backoff_policy{}, 0, exchange_timeouts{}, 128 * 1024), acceptor_(ioc) {
+          runner_(ioc.get_executor(), backoff_policy{}, 0, exchange_timeouts{}, 128 * 1024), acceptor_(ioc), sessions_(ioc.get_executor()) {
         if (cfg_.tls) {
             tls_.emplace(ssl::context::tls_server);
             beast::error_code ec;
@@ -169,7 +170,7 @@ public:
         stopping_ = true;
         runner_.stop();
         pool_.close_all();
-        for (auto* s : sessions_) s->close();
+        sessions_.emit(asio::cancellation_type::terminal);   // each session's current read or write
     }
 
     net::awaitable<void> accept_loop() {
@@ -179,8 +180,7 @@ public:
                 if (stopping_ || ec == asio::error::operation_aborted) co_return;
                 continue;  // EMFILE and friends: keep serving the connections we have
             }
-            auto run = [this, s = std::move(socket)]() mutable { return session(std::move(s)); };
-            asio::co_spawn(ioc_, run(), [](std::exception_ptr e) {
+            sessions_.spawn(session(std::move(socket)), [](std::exception_ptr e) {
                 if (!e) return;
                 try {
                     std::rethrow_exception(e);
@@ -201,17 +201,12 @@ private:
         return c;
     }
 
-    // Keeps a session's socket closable by stop().
-    struct session_guard {
-        service& svc;
-        tcp::socket* socket;
-        session_guard(service& s, tcp::socket* sock) : svc(s), socket(sock) { svc.sessions_.insert(socket); }
-        ~session_guard() { svc.sessions_.erase(socket); }
-    };
-
+    // One connection, a child of sessions_: stop() cancels its current
+    // operation, which then completes with operation_aborted as a value (not
+    // thrown: the session ends the way a closed connection does).
     net::awaitable<void> session(tcp::socket socket) {
+        co_await asio::this_coro::throw_if_cancelled(false);
         beast::tcp_stream stream(std::move(socket));
-        session_guard guard(*this, &stream.socket());
         if (!tls_) {
             co_await serve(stream);
             co_return;
@@ -601,7 +596,7 @@ private:
     std::optional<ssl::context> tls_;
     metrics metrics_;
     bool stopping_ = false;
-    std::set<tcp::socket*> sessions_;
+    task_group sessions_;   // the connections being served
 };
 
 } // namespace
