@@ -84,25 +84,15 @@ net::awaitable<call_result> request_runner::drive(connection_pool& pool, call_sp
         if (n && on_unsent) on_unsent(n);
     };
 
-    // One slice buffer for the whole call: a retry of an unrepeatable body
-    // finds its first slice still there.
+    // The slice buffer exists only while a connection carries the body:
+    // calls waiting for a connection or sleeping between attempts hold none,
+    // so a client's slices are bounded by its open connections, whatever the
+    // number of uploads waiting. An unrepeatable body keeps its slice for the
+    // whole call: a retry finds its first slice still there.
     std::optional<rewindable_body> body;
     std::vector<char> slice;
-    if (spec.body) {
-        body.emplace(*spec.body);
-        if (!free_slices_.empty()) {
-            slice = std::move(free_slices_.back());
-            free_slices_.pop_back();
-        }
-        slice.resize(slice_size_);
-    }
-    struct give_back_slice {
-        std::vector<std::vector<char>>& free;
-        std::vector<char>& slice;
-        ~give_back_slice() {
-            if (!slice.empty()) free.push_back(std::move(slice));
-        }
-    } slice_guard{free_slices_, slice};
+    const bool keep_slice = spec.body && !spec.body->replayable();
+    if (spec.body) body.emplace(*spec.body);
 
     auto act = policy.resume(retry_event::start{});
     bool told_stop = false;
@@ -176,11 +166,13 @@ net::awaitable<call_result> request_runner::drive(connection_pool& pool, call_sp
             if (on_sent) on_sent(n);
         };
         std::optional<exchange_result> exchanged;
+        if (body && slice.empty()) slice.resize(slice_size_);
         try {
             exchanged.emplace(co_await exchange(lease.get(), req, body ? &*body : nullptr, slice, timeouts_, sent_hook));
         } catch (const boost::system::system_error& e) {
             if (!is_cut(e) || !stopped()) throw;
         }
+        if (!keep_slice) std::vector<char>().swap(slice);
         retry_event_t outcome = retry_event::stopped{};   // cut by the stop (an error while stopping is taken for it)
         if (exchanged && !(exchanged->ec && stopped())) {
             auto& r = *exchanged;

@@ -85,9 +85,6 @@ private:
     std::mt19937_64 rng_;
     exchange_timeouts timeouts_;
     std::size_t slice_size_;
-    // Slice buffers of finished calls, reused by the next ones: at most one per
-    // call in flight ever exists.
-    std::vector<std::vector<char>> free_slices_;
     bool stopping_ = false;
     task_group calls_;   // the cancellable calls in flight
 };
