@@ -198,6 +198,9 @@ BOOST_AUTO_TEST_CASE(two_hundred_concurrent_uploads_share_one_client) {
     auto stats = client.stats();
     BOOST_TEST(stats.uploads_started == uploads.size());
     BOOST_TEST(stats.uploads_running == 0u);
+    BOOST_TEST(stats.uploads_succeeded == uploads.size() - 1);
+    BOOST_TEST(stats.uploads_failed == 1u);
+    BOOST_TEST(stats.bytes_in_flight == 0u);
     BOOST_TEST(stats.connections_peak <= limit_connections);
     BOOST_TEST(stats.connections_peak >= 2u);   // the uploads did share the budget, not run one by one
     BOOST_TEST(stats.buffered_peak <= limit_buffered);

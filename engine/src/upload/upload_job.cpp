@@ -73,6 +73,7 @@ upload_job::upload_job(client_core& core, const upload_options& options, progres
 
 upload_job::~upload_job() {
     --core_.uploads_running;
+    ++(succeeded_ ? core_.uploads_succeeded : core_.uploads_failed);
     core_.bytes_in_flight -= in_flight_;
 }
 
@@ -143,6 +144,12 @@ net::awaitable<upload_result> upload_job::run_positional(const positional_source
         }
     } catch (const step_error& e) {
         failed = e;
+    } catch (const upload_error&) {
+        throw;   // before anything exists on the server (the source, the options)
+    } catch (const std::exception& e) {
+        // Not a step's failure (a bug, a malformed URL from a service): the
+        // upload may exist, so it still ends through finish() and its abort.
+        failed = step_error(upload_errc::rejected, std::string("internal error: ") + e.what());
     }
     if (failed) fail(failed->code, failed->what());
     co_return co_await finish(size);
@@ -217,6 +224,8 @@ net::awaitable<void> upload_job::send_part(std::uint32_t number, std::unique_ptr
         acked(body->size());
     } catch (const step_error& e) {
         failed = e;
+    } catch (const std::exception& e) {
+        failed = step_error(upload_errc::rejected, std::string("internal error: ") + e.what());
     }
     if (failed) fail(failed->code, failed->what());
     (void)hold;   // released here, after the part's bytes are confirmed or given up
@@ -274,11 +283,10 @@ net::awaitable<upload_result> upload_job::finish(std::uint64_t size) {
     // A cancel that came while the Complete was in flight was too late: the
     // object is stored, and that is the outcome.
     if (!failed && (!failure_ || (multipart_ && completed_))) {
-        ++core_.uploads_succeeded;
+        succeeded_ = true;
         co_return result(size);
     }
     if (failed) fail(failed->code, failed->what());
-    ++core_.uploads_failed;
     auto [code, message] = *failure_;
     const std::string id = backend_->upload_id();
     const bool open = multipart_ && !id.empty() && !completed_;
@@ -376,6 +384,10 @@ net::awaitable<upload_result> upload_job::run_stream(int fd) {
         }
     } catch (const step_error& e) {
         failed = e;
+    } catch (const upload_error&) {
+        throw;   // before anything exists on the server (the first read, the options)
+    } catch (const std::exception& e) {
+        failed = step_error(upload_errc::rejected, std::string("internal error: ") + e.what());
     }
     if (failed) fail(failed->code, failed->what());
     co_await parts_.join();

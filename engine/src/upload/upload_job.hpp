@@ -91,6 +91,7 @@ private:
     std::optional<net::asio::posix::stream_descriptor> input_;   // a stream being read (cancelled by fail())
 
     bool stopping_ = false;
+    bool succeeded_ = false;          // counted in the client's stats when the job ends
     std::optional<std::pair<upload_errc, std::string>> failure_;
     bool multipart_ = false;
     bool completed_ = false;          // CompleteMultipartUpload succeeded (or the upload is known gone)
