@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,12 @@ public:
     connection_pool& pool(const protocol::endpoint& ep, const upload_options& options);
 
     byte_budget& read_ahead() { return read_ahead_; }
+    // The kernel's congestion control for new sockets, asked once per client
+    // (a probe socket), not once per upload: a million small files share it.
+    const std::string& congestion_control() {
+        if (!congestion_control_) congestion_control_ = default_congestion_control();
+        return *congestion_control_;
+    }
     // Closes every pool's connections (the client is ending).
     void close_all() {
         for (auto& [key, pool] : pools_) pool->close_all();
@@ -49,6 +56,7 @@ private:
     connection_limit connections_;
     byte_budget read_ahead_;
     std::map<std::string, std::shared_ptr<connection_pool>> pools_;
+    std::optional<std::string> congestion_control_;
 };
 
 } // namespace hoist::engine::detail

@@ -60,7 +60,7 @@ upload_job::upload_job(client_core& core, const upload_options& options, progres
     } catch (const std::runtime_error& e) {   // TLS setup (a CA bundle that does not load)
         throw upload_error(upload_errc::invalid_argument, e.what());
     }
-    congestion_control_ = opt_.congestion_control.empty() ? default_congestion_control() : opt_.congestion_control;
+    congestion_control_ = opt_.congestion_control.empty() ? core_.congestion_control() : opt_.congestion_control;
     runner_.on_sent = [this](std::size_t n) { sent(n); };
     runner_.on_unsent = [this](std::uint64_t n) { unsent(n); };
     runner_.on_retry = [this] {
