@@ -78,9 +78,8 @@ upload_job::~upload_job() {
 }
 
 void upload_job::fail(upload_errc code, std::string message) {
-    if (!failure_) failure_ = std::make_pair(code, std::move(message));
-    if (stopping_) return;
-    stopping_ = true;
+    if (failure_) return;   // the first reason wins; the stop below is done once
+    failure_ = std::make_pair(code, std::move(message));
     runner_.stop();          // cuts this upload's requests and backoff sleeps, nobody else's
     permits_.cancel();       // releases the part loop if it waits for a permit
     if (input_) {
@@ -172,15 +171,15 @@ net::awaitable<void> upload_job::put_single(const positional_source& source) {
 net::awaitable<void> upload_job::send_parts(const positional_source& source, const protocol::part_plan& plan) {
     parts_total_ = plan.part_count;
     planned_part_size_ = plan.part_size;
-    parts_done_list_.resize(plan.part_count);
+    completed_parts_.resize(plan.part_count);
     std::vector<async_semaphore::permit> unused;   // permits above parts_in_flight, held to the end
     for (unsigned held = parts_in_flight_; held < opt_.concurrency; ++held)
         if (auto p = permits_.try_acquire()) unused.push_back(std::move(*p));
     report(true);
-    for (std::uint32_t n = 1; n <= plan.part_count && !stopping_; ++n) {
+    for (std::uint32_t n = 1; n <= plan.part_count && !stopping(); ++n) {
         // The permit comes first: no part's coroutine or buffer exists without one.
         auto [ec, permit] = co_await permits_.acquire();
-        if (ec || stopping_) break;
+        if (ec || stopping()) break;
         // The part's integrity value, computed once and reused on every attempt.
         integrity_builder check(backend_->checksum());
         net::error_code rec;
@@ -216,8 +215,8 @@ net::awaitable<void> upload_job::send_part(std::uint32_t number, std::unique_ptr
         std::optional<std::uint32_t> total;
         if (total_) total = parts_total_;
         auto etag = co_await backend_->upload_part(number, *body, check, total);
-        if (number > parts_done_list_.size()) parts_done_list_.resize(number);
-        auto& part = parts_done_list_[number - 1];
+        if (number > completed_parts_.size()) completed_parts_.resize(number);
+        auto& part = completed_parts_[number - 1];
         part = {number, etag, check.type == protocol::integrity::kind::crc32c ? check.base64 : ""};
         if (!part.etag.empty() && part.etag.front() != '"') part.etag = "\"" + part.etag + "\"";
         ++parts_done_;
@@ -237,7 +236,7 @@ net::awaitable<void> upload_job::send_part(std::uint32_t number, std::unique_ptr
 net::awaitable<void> upload_job::complete_and_verify(std::uint64_t size) {
     std::optional<step_error> refused;
     try {
-        etag_ = co_await backend_->complete(parts_done_list_);
+        etag_ = co_await backend_->complete(completed_parts_);
         completed_ = true;
     } catch (const step_error& e) {
         refused = e;
@@ -340,7 +339,7 @@ net::awaitable<upload_result> upload_job::run_stream(int fd) {
         if (pec) co_return co_await finish(0);
         auto [ec, first, first_held] = co_await read_part(stream_plan.part_size(1));
         if (ec) {
-            if (stopping_) co_return co_await finish(0);
+            if (stopping()) co_return co_await finish(0);
             throw upload_error(upload_errc::source_error, "cannot read the input stream: " + ec.message());
         }
         total = first.size();
@@ -361,19 +360,18 @@ net::awaitable<upload_result> upload_job::run_stream(int fd) {
             auto check = compute_integrity(backend_->checksum(), data);
             spawn_part(n, std::make_unique<memory_body>(std::move(data)), std::move(check), std::move(hold));
         };
-        parts_total_ = 0;
         spawn_buffer(1, std::move(first), part_hold{std::move(first_permit), std::move(first_held)});
-        for (std::uint32_t n = 2; !stopping_; ++n) {
+        for (std::uint32_t n = 2; !stopping(); ++n) {
             if (n > protocol::max_parts)
                 throw step_error(upload_errc::invalid_argument,
                                  "the stream is longer than 10,000 parts can carry (" +
                                      std::to_string(stream_plan.max_stream_size()) +
                                      " bytes at this part size); use a larger --part-size");
             auto [aec, permit] = co_await permits_.acquire();
-            if (aec || stopping_) break;
+            if (aec || stopping()) break;
             auto [rec, data, held] = co_await read_part(stream_plan.part_size(n));
             if (rec) {
-                if (stopping_) break;
+                if (stopping()) break;
                 throw read_error(rec);
             }
             if (data.empty()) break;
@@ -391,7 +389,7 @@ net::awaitable<upload_result> upload_job::run_stream(int fd) {
     }
     if (failed) fail(failed->code, failed->what());
     co_await parts_.join();
-    parts_total_ = static_cast<std::uint32_t>(parts_done_list_.size());
+    parts_total_ = static_cast<std::uint32_t>(completed_parts_.size());
     total_ = total;
     co_return co_await finish(total);
 }

@@ -90,12 +90,12 @@ private:
     task_group parts_;
     std::optional<net::asio::posix::stream_descriptor> input_;   // a stream being read (cancelled by fail())
 
-    bool stopping_ = false;
     bool succeeded_ = false;          // counted in the client's stats when the job ends
-    std::optional<std::pair<upload_errc, std::string>> failure_;
+    std::optional<std::pair<upload_errc, std::string>> failure_;   // the first reason; set: the upload is stopping
+    bool stopping() const noexcept { return failure_.has_value(); }
     bool multipart_ = false;
     bool completed_ = false;          // CompleteMultipartUpload succeeded (or the upload is known gone)
-    std::vector<protocol::completed_part> parts_done_list_;
+    std::vector<protocol::completed_part> completed_parts_;
     std::string etag_;
     std::uint64_t planned_part_size_ = 0;
     std::uint32_t parts_in_flight_ = 0;
