@@ -1,159 +1,121 @@
 #include "cli_cp.hpp"
 #include "progress_display.hpp"
 
-#include "hoist/protocol/s3/part_plan.hpp"
-
 #include <boost/json.hpp>
 
-#include <csignal>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
-#include <thread>
 
 namespace hoist::cli {
 
-std::uint64_t parse_size(const std::string& text, const std::string& option) {
-    auto bad = [&] {
-        return usage_error(option + " '" + text + "' is not a size (examples: 8MiB, 5242880, 100MB)");
-    };
-    std::size_t pos = 0;
-    double number = 0;
-    try {
-        number = std::stod(text, &pos);
-    } catch (const std::exception&) {
-        throw bad();
-    }
-    if (number < 0 || text.find_first_of("eExXnN") < pos) throw bad();
-    std::string unit = text.substr(pos);
-    static const std::pair<const char*, double> units[] = {
-        {"", 1},           {"B", 1},           {"KB", 1e3},           {"MB", 1e6},
-        {"GB", 1e9},       {"TB", 1e12},       {"KiB", 1024.0},       {"MiB", 1048576.0},
-        {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
-    for (const auto& [name, factor] : units)
-        if (unit == name) {
-            double bytes = number * factor;
-            if (bytes > 1.8e19) throw bad();
-            return static_cast<std::uint64_t>(bytes + 0.5);
-        }
-    throw bad();
-}
-
 void cp_command::add_to(CLI::App& parent) {
-    app = parent.add_subcommand("cp", "Upload a file (or - for stdin) to s3://BUCKET/KEY, or through a presign service");
-    app->add_option("source", source, "file to upload, or - for standard input")->required();
-    app->add_option("destination", destination, "s3://BUCKET/KEY (not with --via: the service chooses the key)");
-    app->add_option("--via", via, "upload through a presign service (hoist serve) at this URL");
-    app->add_option("--token", token, "the service's bearer token (default: $HOIST_TOKEN)");
-    app->add_option("--name", name, "file name given to the service (default: the source file's name)");
-    app->add_option("--part-size", part_size,
-                    "part size, at least 5MiB; grown when a file needs more than 10,000 parts. Unless given, "
-                    "a file smaller than concurrency x part size is cut into smaller parts (>= 5MiB), one per "
-                    "connection")
-        ->capture_default_str();
-    app->add_option("--concurrency", concurrency, "parts in flight (unless given, an upload of two parts under BBR sends one at a time)")->capture_default_str()->check(CLI::Range(1, 1024));
-    app->add_option("--retries", retries, "attempts per request, the first included")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 100));
-    app->add_option("--backoff-base", backoff_base, "first retry delay ceiling, seconds (full jitter)")
-        ->capture_default_str()
-        ->check(CLI::Range(0.001, 60.0));
-    app->add_option("--backoff-cap", backoff_cap, "largest retry delay, seconds")
-        ->capture_default_str()
-        ->check(CLI::Range(0.001, 3600.0));
-    app->add_flag("--no-jitter", no_jitter, "fixed doubling retry delays (reproduces simple clients; jitter is better)");
-    app->add_flag("--no-pacing", no_pacing, "let the kernel send each TCP window as a burst (default: paced sends)");
-    app->add_option("--checksum", checksum, "per-part integrity: crc32c, md5 or none")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"crc32c", "md5", "none"}));
-    app->add_option("--multipart-threshold", multipart_threshold, "smaller files go up in one PutObject")
-        ->capture_default_str();
-    app->add_option("--stall-timeout", stall_timeout, "seconds without upload progress before an attempt is abandoned")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 3600));
-    app->add_option("--connect-timeout", connect_timeout, "seconds for TCP connect and TLS handshake")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 600));
-    app->add_option("--read-timeout", read_timeout, "seconds to wait for a response once a request is sent")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 3600));
-    app->add_option("--ca-bundle", ca_bundle, "PEM CA bundle to verify the endpoint (default: AWS_CA_BUNDLE, else the system store)");
-    app->add_flag("--no-verify-ssl", no_verify_ssl, "do not verify TLS certificates (insecure)");
-    app->add_flag("--keep-on-failure", keep_on_failure, "on failure, keep the multipart upload and print its id");
-    app->add_flag("--quiet", quiet, "no progress output");
-    app->add_flag("--json", json, "print a JSON summary on stdout");
-    app->add_option("--content-type", content_type, "Content-Type of the object")->capture_default_str();
-    aws.add_to(*app);
+    app = parent.add_subcommand(
+        "cp", "Upload files to S3: FILE|- s3://BUCKET/KEY, or several sources, a --recursive directory or "
+              "--files-from a list into s3://BUCKET/PREFIX/ (or through a presign service with --via)");
+    app->add_option("paths", paths,
+                    "SOURCE... then the destination s3://BUCKET/KEY, or s3://BUCKET/PREFIX/ for several files "
+                    "(none with --via: the service chooses the keys)")
+        ->required();
+    app->add_option("--name", name, "file name given to the service (one file with --via; default: its name)");
+    app->add_flag("-r,--recursive", recursive, "upload the files under each source directory, keys as aws-cli maps them");
+    app->add_option("--files-from", files_from,
+                    "upload the files listed in this file (- for stdin), one path a line, relative to the source "
+                    "directory (default: the current one); empty lines and lines starting with # are skipped");
+    app->add_flag("-0,--null", null_separated, "--files-from paths are separated by NUL bytes (find -print0)");
+    transfer.add_to(*app);
+    bulk.add_to(*app);
 }
 
 namespace {
 
-protocol::integrity::kind checksum_kind(const std::string& name) {
-    if (name == "md5") return protocol::integrity::kind::md5;
-    if (name == "none") return protocol::integrity::kind::none;
-    return protocol::integrity::kind::crc32c;
+bool is_directory(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string base_name(const std::string& path) {
+    auto trimmed = path;
+    while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+    return std::filesystem::path(trimmed).filename().string();
+}
+
+// A --files-from entry as a path relative to `root`, '/'-separated and
+// normalised; nullopt (with `why`) for one that leaves the root.
+std::optional<std::string> relative_entry(const std::string& line, const std::filesystem::path& root_abs,
+                                          std::string& why) {
+    namespace fs = std::filesystem;
+    fs::path p(line);
+    if (p.is_absolute()) {
+        auto rel = p.lexically_normal().lexically_relative(root_abs);
+        if (rel.empty() || *rel.begin() == "..") {
+            why = "not under the source directory " + root_abs.string();
+            return std::nullopt;
+        }
+        p = rel;
+    }
+    p = p.lexically_normal();
+    if (p.empty() || p == "." || *p.begin() == "..") {
+        why = "not a file under the source directory";
+        return std::nullopt;
+    }
+    return p.generic_string();
 }
 
 } // namespace
 
 int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader& files) const {
+    std::vector<std::string> sources = paths;
+    std::string destination;
+    if (transfer.via) {
+        for (const auto& p : paths)
+            if (p.rfind("s3://", 0) == 0) throw usage_error("--via uploads where the service says: drop " + p);
+    } else {
+        if (paths.size() < 2 && !files_from)
+            throw usage_error("the destination s3://BUCKET/KEY is missing (or use --via)");
+        destination = sources.back();
+        sources.pop_back();
+    }
+    bool many = recursive || files_from || sources.size() > 1;
+    if (!many) {
+        if (sources[0] != "-" && is_directory(sources[0]))
+            throw usage_error(sources[0] + " is a directory (use --recursive to upload the files under it)");
+        return run_one(sources[0], destination, env, files);
+    }
+    if (name) throw usage_error("--name names one file; with several, each file's path is its name");
+    return run_many(sources, destination, env, files);
+}
+
+int cp_command::run_one(const std::string& source, const std::string& destination, const protocol::env_lookup& env,
+                        const protocol::file_reader& files) const {
     // First: reading credentials (a FIFO, a hung mount) can block too.
     engine::cancel_token cancel;
     signal_watcher signals(cancel, {.first = {},
                                     .waiting = "hoist: stopping: aborting the multipart upload, if one was started; "
                                                "interrupt again to exit now",
                                     .left_behind = "a multipart upload may be left on the server "
-                                                   "(aws s3api list-multipart-uploads lists it)"});
-    engine::upload_options opt;
+                                                   "(hoist uploads ls lists it)"});
     protocol::s3_url dest;
-    if (via) {
-        if (!destination.empty()) throw usage_error("--via uploads where the service says: drop " + destination);
-        auto bearer = token ? token : env("HOIST_TOKEN");
-        if (!bearer || bearer->empty()) throw usage_error("--via needs --token TOKEN (or HOIST_TOKEN)");
-        std::string file_name = name.value_or(source == "-" ? std::string("stdin") : std::filesystem::path(source).filename().string());
-        opt.via = engine::via_service{protocol::parse_endpoint(*via), sigv4::secret_string(*bearer), file_name};
-    } else {
-        if (destination.empty()) throw usage_error("the destination s3://BUCKET/KEY is missing (or use --via)");
-        dest = protocol::parse_s3_url(destination);
+    std::string key;
+    if (!transfer.via) {
+        // s3://BUCKET/PREFIX/ puts the file under its own name, as aws-cli does.
+        bool folder = destination.size() > 5 && destination.back() == '/';
+        dest = protocol::parse_s3_url(destination, !folder);
+        if (folder) {
+            if (source == "-") throw usage_error("standard input has no name: give the full key s3://BUCKET/KEY");
+            dest.key = engine::bulk::key_for(dest.key, base_name(source));
+        }
+        key = dest.key;
     }
-    opt.part_size = parse_size(part_size, "--part-size");
-    // An explicit --part-size is kept exactly (ETag recomputation tools assume it).
-    opt.spread_small_files = app->count("--part-size") == 0;
-    opt.multipart_threshold = parse_size(multipart_threshold, "--multipart-threshold");
-    try {
-        protocol::validate_part_size(opt.part_size);
-    } catch (const protocol::plan_error& e) {
-        throw usage_error(std::string("--part-size: ") + e.what());
-    }
-    if (backoff_cap < backoff_base) throw usage_error("--backoff-cap must not be below --backoff-base");
-    opt.concurrency = concurrency;
-    // An explicit --concurrency is what runs, whatever the congestion control.
-    opt.fit_parts_in_flight = app->count("--concurrency") == 0;
-    opt.max_attempts = retries;
-    opt.backoff_base = std::chrono::milliseconds(static_cast<long>(backoff_base * 1000));
-    opt.backoff_cap = std::chrono::milliseconds(static_cast<long>(backoff_cap * 1000));
-    opt.backoff_jitter = !no_jitter;
-    opt.tcp_pacing = !no_pacing;
-    opt.checksum = checksum_kind(checksum);
-    opt.stall_timeout = std::chrono::seconds(stall_timeout);
-    opt.connect_timeout = std::chrono::seconds(connect_timeout);
-    opt.response_timeout = std::chrono::seconds(read_timeout);
-    opt.keep_on_failure = keep_on_failure;
-    opt.content_type = content_type;
+    engine::upload_options opt = at_key(transfer.make(*app, env, files, dest.bucket), key);
+    if (opt.via)
+        opt.via->file_name = name.value_or(source == "-" ? std::string("stdin") : base_name(source));
 
-    if (!via) {
-        auto target = resolve(aws, env, files);
-        opt.location = protocol::locate(target.endpoint, dest.bucket, dest.key, target.style);
-        opt.region = target.region;
-        opt.signer = std::make_shared<sigv4::signer>(target.credentials.creds);
-    }
-    // --ca-bundle wins over AWS_CA_BUNDLE, as in aws-cli.
-    opt.tls.ca_file = ca_bundle ? *ca_bundle : env("AWS_CA_BUNDLE").value_or("");
-    opt.tls.verify = !no_verify_ssl;
-    if (no_verify_ssl)
-        std::cerr << "hoist: warning: TLS certificate verification is disabled (--no-verify-ssl); "
-                     "the endpoint's identity is not checked\n";
-
-    progress_display display(quiet ? progress_display::mode::off : progress_display::mode::automatic);
+    progress_display display(transfer.quiet ? progress_display::mode::off : progress_display::mode::automatic);
     // The engine runs from here on. Until its first progress report it holds no
     // multipart upload to abort: upload_file reports a file's upload in the
     // step that creates it, before a cancel can be handled (an engine rewrite
@@ -175,7 +137,7 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
         display.finish();
         bool usage = e.code() == engine::upload_errc::invalid_argument || e.code() == engine::upload_errc::source_error;
         std::cerr << "hoist: error: " << e.what() << '\n';
-        if (json) {
+        if (transfer.json) {
             boost::json::object o{{"error", e.what()},
                                    {"code", std::string(engine::to_string(e.code()))},
                                    {"upload_id", e.upload_id()},
@@ -189,10 +151,10 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
     }
     signals.set_stage(signal_watcher::stage::local);
     display.finish(r);
-    if (!r.fallback_reason.empty() && !quiet)
+    if (!r.fallback_reason.empty() && !transfer.quiet)
         std::cerr << "hoist: warning: presigned PUTs failed (" << r.fallback_reason
                   << "); the parts went through the service instead\n";
-    if (json) {
+    if (transfer.json) {
         boost::json::object o{{"bytes", r.bytes},
                               {"seconds", r.seconds},
                               {"mb_per_s", r.seconds > 0 ? static_cast<double>(r.bytes) / 1e6 / r.seconds : 0.0},
@@ -215,6 +177,119 @@ int cp_command::run(const protocol::env_lookup& env, const protocol::file_reader
         std::cout << boost::json::serialize(o) << '\n';
     }
     return exit_ok;
+}
+
+int cp_command::run_many(const std::vector<std::string>& sources, const std::string& destination,
+                         const protocol::env_lookup& env, const protocol::file_reader& files) const {
+    engine::cancel_token cancel;
+    signal_watcher signals(cancel, {.first = {},
+                                    .waiting = "hoist: stopping: aborting the multipart uploads in progress; "
+                                               "interrupt again to exit now",
+                                    .left_behind = "multipart uploads may be left on the server "
+                                                   "(hoist uploads ls lists them)"});
+    protocol::s3_url dest;
+    if (!transfer.via) dest = protocol::parse_s3_url(destination, /*key_required=*/false);
+    const std::string& prefix = dest.key;   // a "folder": key_for adds the '/'
+    auto filter = bulk.filter(*app);
+    auto shard = bulk.shard_spec();
+
+    // Every source is checked before the first upload: a typo is a usage
+    // error, not a failed file after an hour of uploading.
+    for (const auto& s : sources) {
+        if (s == "-") throw usage_error("- (standard input) uploads alone: hoist cp - s3://BUCKET/KEY");
+        struct stat st {};
+        if (::stat(s.c_str(), &st) != 0) throw usage_error(s + ": " + std::strerror(errno));
+        if (S_ISDIR(st.st_mode) && !recursive && !files_from)
+            throw usage_error(s + " is a directory (use --recursive to upload the files under it)");
+    }
+    if (files_from && sources.size() > 1)
+        throw usage_error("--files-from takes at most one source directory (the paths' root)");
+    if (files_from && sources.size() == 1 && !is_directory(sources[0]))
+        throw usage_error("--files-from: " + sources[0] + " is not a directory (the root of the listed paths)");
+
+    engine::upload_options bucket_options = transfer.make(*app, env, files, dest.bucket);
+    bulk_run run(transfer, bulk, signals, cancel);
+
+    // One file: filters and shard, then the upload. False: stop feeding.
+    auto offer = [&](const std::string& path, const std::string& relative, std::uint64_t size) {
+        if (!filter.included(relative)) return true;
+        std::string key = engine::bulk::key_for(prefix, relative);
+        if (!shard.owns(key)) return true;
+        return run.upload(path, at_key(bucket_options, key), size);
+    };
+    auto walk = [&](const std::string& root) {
+        engine::bulk::tree_walker walker(root, engine::bulk::tree_walker::order::kernel);
+        while (auto item = walker.next()) {
+            using kind = engine::bulk::walk_item::kind;
+            if (item->type == kind::error) {
+                if (filter.included(item->file.relative))
+                    run.local_failure(item->file.path, engine::bulk::key_for(prefix, item->file.relative),
+                                      item->message);
+            } else if (item->type == kind::skipped) {
+                if (filter.included(item->file.relative)) run.skipped(item->file.path, item->message);
+            } else if (!offer(item->file.path, item->file.relative, item->file.size)) {
+                return false;
+            }
+            if (run.stopping()) return false;
+        }
+        return true;
+    };
+
+    if (files_from) {
+        namespace fs = std::filesystem;
+        std::string root = sources.empty() ? std::string(".") : sources[0];
+        fs::path root_abs = fs::absolute(root).lexically_normal();
+        std::ifstream file;
+        std::istream* in = &std::cin;
+        if (*files_from != "-") {
+            file.open(*files_from);
+            if (!file) throw usage_error("--files-from " + *files_from + ": " + std::strerror(errno));
+            in = &file;
+        }
+        std::string line;
+        std::uint64_t number = 0;
+        while (std::getline(*in, line, null_separated ? '\0' : '\n')) {
+            ++number;
+            if (!null_separated) {
+                if (!line.empty() && line.back() == '\r') line.pop_back();
+                if (line.empty() || line[0] == '#') continue;
+            } else if (line.empty()) {
+                continue;
+            }
+            std::string why;
+            auto relative = relative_entry(line, root_abs, why);
+            if (!relative) {
+                run.local_failure(line, {}, "--files-from line " + std::to_string(number) + ": " + line + ": " + why);
+                continue;
+            }
+            std::string path = (fs::path(root) / *relative).string();
+            struct stat st {};
+            if (::stat(path.c_str(), &st) != 0) {
+                if (filter.included(*relative))
+                    run.local_failure(path, engine::bulk::key_for(prefix, *relative), std::strerror(errno));
+                continue;
+            }
+            if (S_ISDIR(st.st_mode)) {
+                if (filter.included(*relative)) run.skipped(path, "skipped " + path + ": a directory in --files-from");
+                continue;
+            }
+            if (!offer(path, *relative, static_cast<std::uint64_t>(st.st_size))) break;
+        }
+    } else {
+        for (const auto& s : sources) {
+            if (is_directory(s)) {
+                if (!walk(s)) break;
+            } else {
+                struct stat st {};
+                ::stat(s.c_str(), &st);
+                if (!offer(s, base_name(s), static_cast<std::uint64_t>(st.st_size))) break;
+            }
+        }
+    }
+    signals.set_stage(signal_watcher::stage::engine);
+    int code = run.finish(signals.signal_number());
+    signals.set_stage(signal_watcher::stage::local);
+    return code;
 }
 
 } // namespace hoist::cli

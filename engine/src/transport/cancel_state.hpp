@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 
 namespace hoist::engine {
@@ -23,9 +24,17 @@ struct cancel_token::state {
 class cancel_binding {
 public:
     template <class Executor, class F>
-    cancel_binding(const cancel_token& token, Executor ex, F on_cancel) : state_(token.shared()) {
+    cancel_binding(const cancel_token& token, Executor ex, F on_cancel)
+        : state_(token.shared()), alive_(std::make_shared<bool>(true)) {
         std::lock_guard lock(state_->mutex);
-        state_->notify = [ex, on_cancel] { boost::asio::post(ex, on_cancel); };
+        // The posted call checks that this binding still exists when it runs
+        // (on the job's executor, where the binding is destroyed): a cancel
+        // posted just before the job ended must not reach the job's corpse.
+        state_->notify = [ex, on_cancel, alive = std::weak_ptr<bool>(alive_)] {
+            boost::asio::post(ex, [alive, on_cancel] {
+                if (alive.lock()) on_cancel();
+            });
+        };
     }
     ~cancel_binding() {
         std::lock_guard lock(state_->mutex);
@@ -36,6 +45,7 @@ public:
 
 private:
     std::shared_ptr<cancel_token::state> state_;
+    std::shared_ptr<bool> alive_;
 };
 
 } // namespace hoist::engine

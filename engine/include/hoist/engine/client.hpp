@@ -117,6 +117,18 @@ public:
             token, std::move(source), std::move(options), std::move(on_progress));
     }
 
+    // As above, and also stopped by `cancel` (from any thread, e.g. a signal
+    // watcher's): one token per upload.
+    template <class CompletionToken>
+    auto async_upload(upload_source source, upload_options options, progress_callback on_progress,
+                      cancel_token cancel, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, completion_signature>(
+            [this](auto handler, upload_source s, upload_options o, progress_callback p, cancel_token c) {
+                start(std::move(s), std::move(o), std::move(p), std::move(c), handler_type(std::move(handler)));
+            },
+            token, std::move(source), std::move(options), std::move(on_progress), std::move(cancel));
+    }
+
     // Blocks until the upload ends; throws upload_error. Not from the client's
     // own executor (that would wait for itself: std::logic_error).
     upload_result upload(upload_source source, const upload_options& options, progress_callback on_progress = {},
