@@ -101,6 +101,11 @@ BOOST_AUTO_TEST_CASE(recursive_uploads_every_file_under_its_key) {
     BOOST_TEST(summary.at("uploaded").as_int64() == static_cast<std::int64_t>(f.files.size()));
     BOOST_TEST(summary.at("failed").as_int64() == 0);
     BOOST_TEST(f.server.open_uploads().empty());
+    // The server echoed every PutObject's CRC32C: no HeadObject after them,
+    // only after the one multipart upload.
+    auto stats = f.server.statistics();
+    BOOST_TEST(stats.by_op[t::s3_op::head_object] == 1);
+    BOOST_TEST(stats.by_op[t::s3_op::put_object] == static_cast<int>(f.files.size() - 1));
 }
 
 BOOST_AUTO_TEST_CASE(filters_apply_in_command_line_order) {

@@ -123,4 +123,21 @@ BOOST_AUTO_TEST_CASE(presigned_put_sends_the_url_verbatim_with_md5_only) {
     BOOST_TEST(crc.headers.empty());
 }
 
+BOOST_AUTO_TEST_CASE(integrity_is_confirmed_only_by_an_echo_or_an_md5_etag) {
+    using k = p::integrity::kind;
+    p::integrity crc{k::crc32c, "4waSgw=="};
+    BOOST_TEST(p::integrity_confirmed(crc, std::string_view("4waSgw=="), "\"whatever\""));
+    BOOST_TEST(!p::integrity_confirmed(crc, std::nullopt, "\"whatever\""));           // ignored by the store
+    BOOST_TEST(!p::integrity_confirmed(crc, std::string_view("AAAAAA=="), "\"x\""));   // a different value
+    // MD5 of "hello": 5d41402abc4b2a76b9719d911017c592, base64 XUFAKrxLKna5cZ2REBfFkg==
+    p::integrity md5{k::md5, "XUFAKrxLKna5cZ2REBfFkg=="};
+    BOOST_TEST(p::integrity_confirmed(md5, std::nullopt, "\"5d41402abc4b2a76b9719d911017c592\""));
+    BOOST_TEST(p::integrity_confirmed(md5, std::nullopt, "5D41402ABC4B2A76B9719D911017C592"));
+    BOOST_TEST(!p::integrity_confirmed(md5, std::nullopt, "\"5d41402abc4b2a76b9719d911017c593\""));
+    BOOST_TEST(!p::integrity_confirmed(md5, std::nullopt, "\"5d41402abc4b2a76b9719d911017c592-1\""));   // multipart form
+    BOOST_TEST(!p::integrity_confirmed(md5, std::nullopt, ""));
+    BOOST_TEST(!p::integrity_confirmed({k::none, ""}, std::nullopt, "\"5d41402abc4b2a76b9719d911017c592\""));
+    BOOST_TEST(!p::integrity_confirmed({k::md5, "not base64!"}, std::nullopt, "\"5d41402abc4b2a76b9719d911017c592\""));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

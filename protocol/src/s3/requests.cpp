@@ -1,4 +1,5 @@
 #include "hoist/protocol/s3/requests.hpp"
+#include "hoist/sigv4/encoding.hpp"
 
 #include <boost/url/parse.hpp>
 
@@ -201,6 +202,30 @@ std::string presign_url(const object_location& loc, const std::string& method,
     auto result = signer.presign(to_sign, params, expires);
     return loc.ep.scheme + "://" + loc.host + sigv4::canonical_uri(loc.path, false) + "?" +
            sigv4::presigned_query(result);
+}
+
+bool integrity_confirmed(const integrity& sent, std::optional<std::string_view> echoed_crc32c,
+                         std::string_view etag) {
+    if (sent.base64.empty()) return false;
+    switch (sent.type) {
+    case integrity::kind::none: return false;
+    case integrity::kind::crc32c: return echoed_crc32c && *echoed_crc32c == sent.base64;
+    case integrity::kind::md5: {
+        auto digest = sigv4::base64_decode(sent.base64);
+        if (!digest || digest->size() != 16) return false;
+        if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+        if (etag.size() != 32) return false;
+        static const char* hex = "0123456789abcdef";
+        for (std::size_t i = 0; i < 16; ++i) {
+            auto byte = static_cast<unsigned char>((*digest)[i]);
+            char hi = static_cast<char>(std::tolower(static_cast<unsigned char>(etag[2 * i])));
+            char lo = static_cast<char>(std::tolower(static_cast<unsigned char>(etag[2 * i + 1])));
+            if (hi != hex[byte >> 4] || lo != hex[byte & 15]) return false;
+        }
+        return true;
+    }
+    }
+    return false;
 }
 
 } // namespace hoist::protocol

@@ -49,6 +49,15 @@ struct integrity {
 
 std::string_view to_string(integrity::kind);
 
+// Whether a PutObject's answer proves that the server computed our integrity
+// value over what it stored: an x-amz-checksum-crc32c echo equal to ours (AWS
+// sends it back; stores that ignore the header send nothing), or, for md5, an
+// ETag that is the hex MD5 of the body (a single PUT's ETag, except under
+// SSE-KMS). A 200 alone proves nothing: some stores accept both headers and
+// check neither. A confirmed PUT needs no HeadObject after it.
+bool integrity_confirmed(const integrity& sent, std::optional<std::string_view> echoed_crc32c,
+                         std::string_view etag);
+
 s3_request create_multipart_upload(const object_location& loc, integrity::kind checksum,
                                    const std::string& content_type = "application/octet-stream");
 s3_request upload_part(const object_location& loc, const std::string& upload_id,
