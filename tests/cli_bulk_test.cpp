@@ -45,7 +45,7 @@ struct fixture {
         add("logs/a.log", 10);
         add("logs/deep/b.log", 0);
         add("name with spaces & ü.txt", 300);
-        add("big.bin", 6 * 1024 * 1024 + 5);   // a multipart upload among the small ones
+        add("big.bin", 9 * 1024 * 1024 + 5);   // a multipart upload (above 8 MiB) among the small ones
     }
     ~fixture() { fs::remove_all(root); }
 
