@@ -47,9 +47,20 @@ std::function<protocol::s3_request()> signed_each_attempt(std::function<protocol
     };
 }
 
+namespace {
+// A jitter seed per runner without a std::random_device per runner: opening
+// one costs more than a small file's whole PutObject path (2% of the client's
+// CPU for 2,000 files of 256 KiB, perf). One device read per thread seeds a
+// generator of seeds.
+std::uint64_t fresh_seed() {
+    thread_local std::mt19937_64 seeds{(std::uint64_t(std::random_device{}()) << 32) ^ std::random_device{}()};
+    return seeds();
+}
+} // namespace
+
 request_runner::request_runner(net::asio::any_io_executor ex, backoff_policy backoff, std::uint64_t seed,
                                exchange_timeouts timeouts, std::size_t slice_size)
-    : ex_(ex), backoff_(backoff), rng_(seed ? seed : std::random_device{}()), timeouts_(timeouts),
+    : ex_(ex), backoff_(backoff), rng_(seed ? seed : fresh_seed()), timeouts_(timeouts),
       slice_size_(slice_size), calls_(ex) {}
 
 void request_runner::stop() {
