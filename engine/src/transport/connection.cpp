@@ -491,7 +491,8 @@ template <class Stream>
 net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream& tcp, const protocol::s3_request& req,
                                               body_source* body, std::vector<char>& slice,
                                               std::chrono::seconds stall_timeout,
-                                              const std::function<void(std::size_t)>& on_sent, bool& source_failed) {
+                                              const std::function<void(std::size_t)>& on_sent, send_throttle throttle,
+                                              bool& source_failed) {
     // Header.
     auto header = make_header(req);
     http::request_serializer<http::empty_body> sr(header);
@@ -517,11 +518,26 @@ net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream&
             source_failed = true;
             co_return rec;
         }
-        auto [wec, wn] = co_await write_body(stream, tcp, std::span<const char>(slice.data(), len), cipher,
-                                             stall_timeout);
-        if (wec) co_return wec;
-        sent += wn;
-        if (on_sent) on_sent(wn);
+        // Under a cap the slice goes in pieces of throttle.piece bytes, each
+        // paid before it is written (less what was paid before the lease).
+        // No deadline while waiting (waiting for tokens is not a stall);
+        // write_while_moving arms it again for the write.
+        for (std::size_t off = 0; off < len;) {
+            std::size_t piece = throttle.limits.empty() ? len - off : std::min(len - off, throttle.piece);
+            std::size_t paid = static_cast<std::size_t>(std::min<std::uint64_t>(throttle.prepaid, piece));
+            throttle.prepaid -= paid;
+            if (piece > paid && !throttle.limits.empty()) {
+                tcp.expires_never();
+                for (auto* limit : throttle.limits)
+                    if (auto tec = co_await limit->take(piece - paid)) co_return tec;
+            }
+            auto [wec, wn] = co_await write_body(stream, tcp, std::span<const char>(slice.data() + off, piece), cipher,
+                                                 stall_timeout);
+            if (wec) co_return wec;
+            off += wn;
+            sent += wn;
+            if (on_sent) on_sent(wn);
+        }
     }
     co_return net::error_code{};
 }
@@ -550,10 +566,11 @@ net::awaitable<net::error_code> read_response(Stream& stream, connection& conn, 
 
 net::awaitable<exchange_result> exchange(connection& conn, const protocol::s3_request& req, body_source* body,
                                          std::vector<char>& slice, exchange_timeouts timeouts,
-                                         const std::function<void(std::size_t)>& on_sent) {
+                                         const std::function<void(std::size_t)>& on_sent,
+                                         send_throttle throttle) {
     exchange_result out;
     auto run = [&](auto& stream) -> net::awaitable<void> {
-        out.ec = co_await write_request(stream, conn.tcp(), req, body, slice, timeouts.stall, on_sent,
+        out.ec = co_await write_request(stream, conn.tcp(), req, body, slice, timeouts.stall, on_sent, throttle,
                                         out.source_failed);
         if (out.ec) co_return;
         out.ec = co_await read_response(stream, conn, req, timeouts.response, out);

@@ -14,6 +14,7 @@
 #include "net.hpp"
 #include "hoist/engine/upload.hpp"
 #include "hoist/protocol/s3/classify.hpp"
+#include "bandwidth_limit.hpp"
 #include "idle_list.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -248,16 +249,46 @@ struct exchange_timeouts {
     std::chrono::seconds response{60};   // from request sent to response complete
 };
 
+// The bandwidth caps a streamed body waits for, slice by slice, before each
+// slice is written (the upload's own cap first, then the client's), and how
+// many of its first bytes were paid for already (request_runner pays for the
+// first slice before it leases a connection, so that a request queued behind a
+// cap does not hold a connection it cannot use yet). Time spent waiting is not
+// a stall: the stall deadline is armed only around writes. In-memory bodies
+// (the XML of CompleteMultipartUpload) are control traffic and never wait.
+//
+// Under a slow cap a whole slice would leave each connection silent for
+// connections x slice / rate between writes (8 x 128 KiB at 50 KB/s: 21 s,
+// past S3's ~20 s idle-socket timeout), so slices are paid and written in
+// pieces of 100 ms of the slowest cap, at least 4 KiB (throttle_piece).
+struct send_throttle {
+    std::span<bandwidth_limit* const> limits;
+    std::size_t piece = 0;          // bytes paid and written at a time (throttle_piece)
+    std::uint64_t prepaid = 0;
+};
+
+// 100 ms of the slowest of `limits`, at least 4 KiB and at most `slice`.
+inline std::size_t throttle_piece(std::span<bandwidth_limit* const> limits, std::size_t slice) {
+    std::size_t piece = slice;
+    for (const auto* limit : limits)
+        if (!limit->unlimited())
+            piece = std::min<std::size_t>(
+                piece, std::max<std::uint64_t>(bandwidth_limit::min_piece, limit->bytes_per_second() / 10));
+    return std::max<std::size_t>(piece, 1);
+}
+
 // Sends `req` (headers already signed) with its body (req.body if non-empty,
 // else `body` for streamed payloads, or none) in slices of `slice.size()`
 // bytes (the caller's buffer, reused across requests so that a long upload
 // does not churn the allocator),
-// calling on_sent(n) after each slice, then reads the response. Leaves the
+// calling on_sent(n) after each slice (each one waits for `throttle` first),
+// then reads the response. Leaves the
 // stream without a deadline. Completes with transport errors as values; never
 // throws for I/O.
 net::awaitable<exchange_result> exchange(connection& conn, const protocol::s3_request& req, body_source* body,
                                          std::vector<char>& slice, exchange_timeouts timeouts,
-                                         const std::function<void(std::size_t)>& on_sent);
+                                         const std::function<void(std::size_t)>& on_sent,
+                                         send_throttle throttle = {});
 
 // Maps an Asio/Beast/SSL error to the protocol layer's transport categories.
 protocol::transport_error classify_transport(const net::error_code& ec);

@@ -143,6 +143,28 @@ net::awaitable<call_result> request_runner::drive(connection_pool& pool, call_sp
         }
 
         if (act.report_retry && on_retry) on_retry();
+        // The first piece's bandwidth is paid before the lease, so that a call
+        // queued behind a cap waits without holding a connection that others
+        // (a Complete, a HEAD, another upload's request) could use meanwhile.
+        // Cut by stop() like a backoff sleep.
+        std::uint64_t prepaid = 0;
+        const std::size_t piece = throttle_piece(limits, slice_size_);
+        if (body && !limits.empty()) {
+            prepaid = std::min<std::uint64_t>(piece, body->size());
+            net::error_code tec;
+            try {
+                for (auto* limit : limits)
+                    if (!tec) tec = co_await limit->take(static_cast<std::size_t>(prepaid));
+            } catch (const boost::system::system_error& e) {
+                if (!is_cut(e) || !stopped()) throw;
+                tec = e.code();
+            }
+            if (tec) {
+                if (!stopped()) throw boost::system::system_error(tec, "bandwidth wait");   // only a stop cuts it
+                act = policy.resume(retry_event::stopped{});
+                continue;
+            }
+        }
         // Lease. A stop cuts a connect in flight (or the wait for a warming
         // connection); the aborted lease closes what it had opened.
         std::optional<std::tuple<net::error_code, pooled_connection>> leased;
@@ -179,7 +201,8 @@ net::awaitable<call_result> request_runner::drive(connection_pool& pool, call_sp
         std::optional<exchange_result> exchanged;
         if (body && slice.empty()) slice.resize(slice_size_);
         try {
-            exchanged.emplace(co_await exchange(lease.get(), req, body ? &*body : nullptr, slice, timeouts_, sent_hook));
+            exchanged.emplace(co_await exchange(lease.get(), req, body ? &*body : nullptr, slice, timeouts_, sent_hook,
+                                              send_throttle{limits, piece, prepaid}));
         } catch (const boost::system::system_error& e) {
             if (!is_cut(e) || !stopped()) throw;
         }

@@ -59,6 +59,9 @@ public:
     std::function<void(std::size_t)> on_sent;
     std::function<void(std::uint64_t)> on_unsent;
     std::function<void()> on_retry;
+    // Bandwidth caps every streamed body of this runner waits for (see
+    // send_throttle), in order; they must outlive the runner's calls. Empty: none.
+    std::vector<bandwidth_limit*> limits;
 
     // Completes when the call succeeded, failed fatally, ran out of attempts, or
     // (cancellable) was stopped. Never throws for I/O or HTTP outcomes.

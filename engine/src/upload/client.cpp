@@ -49,7 +49,7 @@ namespace detail {
 
 client_core::client_core(net::asio::any_io_executor ex, const client_options& options)
     : ex_(ex), options_(options), connections_(ex, options.max_connections),
-      read_ahead_(ex, options.max_buffered_bytes) {}
+      read_ahead_(ex, options.max_buffered_bytes), bandwidth_(options.max_bytes_per_second) {}
 
 client_core::~client_core() = default;
 

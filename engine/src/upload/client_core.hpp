@@ -1,11 +1,12 @@
 // What the uploads of one client share: the executor, one connection pool per
 // endpoint (and TLS settings), the budget of open connections, the budget of
-// read-ahead bytes, and the counters behind client::stats(). Lives on the
+// read-ahead bytes, the bandwidth cap, and the counters behind client::stats(). Lives on the
 // client's executor; one thread, no locking except for the counters, which
 // other threads read.
 #pragma once
 
 #include "byte_budget.hpp"
+#include "bandwidth_limit.hpp"
 #include "connection.hpp"
 
 #include "hoist/engine/client.hpp"
@@ -43,6 +44,8 @@ public:
         for (auto& [key, pool] : pools_) pool->close_all();
     }
     connection_limit& connections() { return connections_; }
+    // client_options::max_bytes_per_second: one bucket for every connection and upload.
+    bandwidth_limit& bandwidth() { return bandwidth_; }
 
     // Counters, written on the client's thread, read from any.
     std::atomic<std::uint64_t> uploads_started{0}, uploads_succeeded{0}, uploads_failed{0}, uploads_running{0};
@@ -55,6 +58,7 @@ private:
     client_options options_;
     connection_limit connections_;
     byte_budget read_ahead_;
+    bandwidth_limit bandwidth_;
     std::map<std::string, std::shared_ptr<connection_pool>> pools_;
     std::optional<std::string> congestion_control_;
 };

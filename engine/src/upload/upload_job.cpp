@@ -61,6 +61,9 @@ upload_job::upload_job(client_core& core, const upload_options& options, progres
         throw upload_error(upload_errc::invalid_argument, e.what());
     }
     congestion_control_ = opt_.congestion_control.empty() ? core_.congestion_control() : opt_.congestion_control;
+    // This upload's own cap, then the client's (waiting in the shared queue last).
+    if (opt_.max_bytes_per_second) runner_.limits.push_back(&own_bandwidth_.emplace(opt_.max_bytes_per_second));
+    if (!core_.bandwidth().unlimited()) runner_.limits.push_back(&core_.bandwidth());
     runner_.on_sent = [this](std::size_t n) { sent(n); };
     runner_.on_unsent = [this](std::uint64_t n) { unsent(n); };
     runner_.on_retry = [this] {

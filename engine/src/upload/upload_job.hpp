@@ -84,6 +84,7 @@ private:
     client_core& core_;
     const upload_options opt_;
     progress_callback on_progress_;
+    std::optional<bandwidth_limit> own_bandwidth_;   // upload_options::max_bytes_per_second (before runner_: outlives its calls)
     request_runner runner_;
     std::unique_ptr<upload_backend> backend_;
     async_semaphore permits_;

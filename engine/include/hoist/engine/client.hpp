@@ -68,6 +68,18 @@ struct client_options {
     // bounded apart from this: one slice (upload_options::slice_size) and its
     // TLS records per open connection.
     std::uint64_t max_buffered_bytes = 256ull * 1024 * 1024;
+    // A cap on the bytes per second of request bodies, every connection and
+    // every upload of the client together; 0: no cap. One token bucket (burst:
+    // 100 ms of the rate, at least 4 KiB), so the rate holds at the 100 ms
+    // scale, not only on average; connections take turns, each write of at
+    // most 100 ms of the rate (4 KiB to one 128 KiB slice) in the order they
+    // ask, so none starves, and a connection waits about connections x piece
+    // / rate between writes (S3 drops a socket silent for ~20 s: at very low
+    // caps, use fewer connections). Waiting for the cap is not a
+    // stall (upload_options::stall_timeout), and a cancelled upload stops
+    // waiting at once. Headers and control requests (Create, Complete, HEAD)
+    // are not counted. upload_options::max_bytes_per_second caps one upload.
+    std::uint64_t max_bytes_per_second = 0;
 };
 
 // A snapshot of the client, safe to take from any thread.

@@ -100,6 +100,12 @@ struct upload_options {
     // has the measurement); BBR paces itself.
     bool tcp_pacing = true;
 
+    // A cap on this upload's bytes per second (its part bodies), on top of
+    // its client's client_options::max_bytes_per_second; 0: none. The one-shot
+    // upload_file and upload_stream have no other cap. Same bucket rules as the
+    // client's (100 ms of burst, FIFO turns, waiting is not a stall).
+    std::uint64_t max_bytes_per_second = 0;
+
     bool keep_on_failure = false;   // do not abort a failed multipart upload (its id is in the error)
     std::string content_type = "application/octet-stream";
     std::uint64_t slice_size = 128 * 1024;      // read-and-send unit of a streamed part (x concurrency = send buffers)
