@@ -119,6 +119,9 @@ BOOST_AUTO_TEST_CASE(bad_input_is_a_usage_error) {
     check_error(cp({file.string(), "s3://bucket/k", ep, "--part-size", "lots"}), 2, "not a size");
     check_error(cp({file.string(), "s3://bucket/k", ep, "--concurrency", "0"}), 2, "--concurrency");
     check_error(cp({file.string(), "s3://bucket/k", ep, "--checksum", "sha1"}), 2, "--checksum");
+    check_error(cp({file.string(), "s3://bucket/k", ep, "--max-bandwidth", "50Mb/s"}), 2,
+                "--max-bandwidth '50Mb/s': bits or bytes?");
+    check_error(cp({file.string(), "s3://bucket/k", ep, "--max-bandwidth", "fast"}), 2, "not a rate");
     check_error(cp({file.string(), "s3://bucket/k", ep, "--ca-bundle", (dir.path / "none.pem").string()}), 2,
                 "CA bundle");
     check_error(cp({file.string(), "s3://bucket/k", "--endpoint-url", "ftp://x"}), 2, "https or http");

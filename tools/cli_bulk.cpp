@@ -64,6 +64,8 @@ engine::client_options client_options_for(const transfer_options& t, const bulk_
     // Enough connections for every file in flight to have one, and for a
     // large file's parts; never fewer than the client's default.
     c.max_connections = std::max<std::size_t>(c.max_connections, std::size_t(b.transfers) + t.concurrency + 4);
+    // --max-bandwidth: one cap for every file and connection of the command.
+    c.max_bytes_per_second = t.bytes_per_second();
     return c;
 }
 

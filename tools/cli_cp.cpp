@@ -112,6 +112,8 @@ int cp_command::run_one(const std::string& source, const std::string& destinatio
         key = dest.key;
     }
     engine::upload_options opt = at_key(transfer.make(*app, env, files, dest.bucket), key);
+    // One file, one one-shot client: the upload's own cap is the whole cap.
+    opt.max_bytes_per_second = transfer.bytes_per_second();
     if (opt.via)
         opt.via->file_name = name.value_or(source == "-" ? std::string("stdin") : base_name(source));
 

@@ -1,4 +1,5 @@
 #include "cli_transfer.hpp"
+#include "cli_units.hpp"
 
 #include "hoist/protocol/s3/part_plan.hpp"
 
@@ -54,6 +55,9 @@ void transfer_options::add_to(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(0.001, 3600.0));
     app.add_flag("--no-jitter", no_jitter, "fixed doubling retry delays (reproduces simple clients; jitter is better)");
+    app.add_option("--max-bandwidth", max_bandwidth,
+                   "cap on the bytes per second of the whole command, every connection and file together: "
+                   "50MB/s, 50MiB/s, 400Mbit/s, 20M (= 20MB/s); default: no cap");
     app.add_flag("--no-pacing", no_pacing, "let the kernel send each TCP window as a burst (default: paced sends)");
     app.add_option("--checksum", checksum, "per-part integrity: crc32c, md5 or none")
         ->capture_default_str()
@@ -121,6 +125,7 @@ engine::upload_options transfer_options::make(const CLI::App& app, const protoco
     opt.response_timeout = std::chrono::seconds(read_timeout);
     opt.keep_on_failure = keep_on_failure;
     opt.content_type = content_type;
+    bytes_per_second();   // a bad --max-bandwidth is a usage error before anything starts
 
     if (!via) {
         auto target = resolve(aws, env, files);
@@ -147,6 +152,10 @@ engine::upload_options at_key(const engine::upload_options& bucket_options, cons
     o.location.path = (o.location.path == "/" ? "/" : o.location.path + "/") + key;
     o.location.key = key;
     return o;
+}
+
+std::uint64_t transfer_options::bytes_per_second() const {
+    return max_bandwidth ? parse_rate(*max_bandwidth, "--max-bandwidth") : 0;
 }
 
 } // namespace hoist::cli

@@ -30,9 +30,16 @@ struct transfer_options {
     std::string content_type = "application/octet-stream";
     std::optional<std::string> via;        // presign service URL
     std::optional<std::string> token;      // its bearer token (else HOIST_TOKEN)
+    std::optional<std::string> max_bandwidth;   // --max-bandwidth RATE (cli_units.hpp's parse_rate)
     aws_options aws;
 
     void add_to(CLI::App& app);
+
+    // --max-bandwidth in bytes per second, 0 without it: the cap of the whole
+    // command, so the caller puts it on the client (every file together; one
+    // file: upload_options::max_bytes_per_second), never on each upload of
+    // many. make() checks it. Throws usage_error.
+    std::uint64_t bytes_per_second() const;
 
     // The options of every upload of the command. With `via`, the location is
     // left empty (the service chooses keys); otherwise it is the bucket's

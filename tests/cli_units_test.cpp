@@ -1,0 +1,54 @@
+// hoist's rate parser (tools/cli_units.cpp): the forms --max-bandwidth takes,
+// and a specific usage error for everything else.
+#include "cli_units.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using hoist::cli::parse_rate;
+using hoist::cli::usage_error;
+
+BOOST_AUTO_TEST_SUITE(cli_units)
+
+BOOST_AUTO_TEST_CASE(rates_in_bytes_and_bits) {
+    const std::pair<const char*, std::uint64_t> cases[] = {
+        {"50MB/s", 50'000'000},        {"50MiB/s", 50ull * 1024 * 1024}, {"400Mbit/s", 50'000'000},
+        {"1Gbit/s", 125'000'000},      {"20M", 20'000'000},              {"20MB", 20'000'000},
+        {"1000000", 1'000'000},        {"1000000/s", 1'000'000},         {"2.5GB/s", 2'500'000'000},
+        {"100Mbps", 12'500'000},       {"512KiB/s", 512 * 1024},         {"10KB/s", 10'000},
+        {"80kbit/s", 10'000},          {"1.5 MiB/s", 1'572'864},         {"3T", 3'000'000'000'000},
+    };
+    for (const auto& [text, bytes] : cases) BOOST_TEST_CONTEXT(text) { BOOST_TEST(parse_rate(text, "--max-bandwidth") == bytes); }
+}
+
+BOOST_AUTO_TEST_CASE(bad_rates_say_what_is_wrong) {
+    auto message = [](const std::string& text) -> std::string {
+        try {
+            parse_rate(text, "--max-bandwidth");
+        } catch (const usage_error& e) {
+            return e.what();
+        }
+        return "(accepted)";
+    };
+    const std::pair<const char*, const char*> cases[] = {
+        {"", "not a rate"},
+        {"fast", "not a rate"},
+        {"-5MB/s", "not a rate"},
+        {"1e9", "unknown unit 'e9'"},
+        {"50Mb/s", "bits or bytes? write Mbit/s or MB/s"},
+        {"50 MB per second", "unknown unit"},
+        {"50XB/s", "unknown unit 'XB'"},
+        {"0", "below the smallest cap"},
+        {"9KB/s", "below the smallest cap"},
+        {"2PB/s", "unknown unit"},
+        {"9000TB/s", "more than 1PB/s"},
+        {"1.2.3M", "unknown unit '.3M'"},
+    };
+    for (const auto& [text, why] : cases)
+        BOOST_TEST_CONTEXT(text) {
+            auto m = message(text);
+            BOOST_TEST(m.find(why) != std::string::npos, m);
+            BOOST_TEST(m.find("--max-bandwidth '" + std::string(text) + "'") == 0u, m);
+        }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
