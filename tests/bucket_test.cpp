@@ -164,6 +164,16 @@ BOOST_AUTO_TEST_CASE(refusals_name_the_s3_code_and_request_id, *utf::timeout(30)
     } catch (const e::upload_error& err) {
         BOOST_TEST(std::string(err.what()).find("NoSuchBucket") != std::string::npos, err.what());
     }
+    // A 200 whose body is an <Error>, not a listing: refused, with the code.
+    f.storage.inject({t::s3_op::list_objects, std::nullopt}, {t::fault_kind::error_in_200});
+    try {
+        e::object_lister lister(f.client, f.at(""), "");
+        lister.next();
+        BOOST_FAIL("the <Error> in a 200 was not reported");
+    } catch (const e::upload_error& err) {
+        BOOST_TEST(std::string(err.what()).find("ListObjectsV2: InternalError") != std::string::npos, err.what());
+        BOOST_TEST(std::string(err.what()).find("(request id ") != std::string::npos, err.what());
+    }
     // A 500 on every attempt: retried max_attempts times, then retries_exhausted.
     for (int i = 1; i <= 3; ++i)
         f.storage.inject({t::s3_op::abort, std::nullopt, i}, {t::fault_kind::status_500});

@@ -35,31 +35,28 @@ void require_bucket(const upload_options& bucket, const char* what) {
     if (!bucket.signer) throw std::invalid_argument(std::string(what) + ": no signer (credentials) given");
 }
 
-// "ListObjectsV2: 403 AccessDenied: Access Denied (request id R1)": the
-// runner's line names the call, status and S3 code; the request id is what S3
-// support asks for.
-std::string with_request_id(const call_result& r) {
-    std::string message = r.error;
-    std::string id;
-    if (auto err = protocol::parse_error(r.response.body)) id = err->request_id;
+// " (request id R1)": what S3 support asks for. From the <Error> body (or
+// `id` when the caller has it), else the x-amz-request-id header; "" if none.
+std::string request_id_suffix(const call_result& r, std::string id = {}) {
+    if (id.empty())
+        if (auto err = protocol::parse_error(r.response.body)) id = err->request_id;
     if (id.empty()) id = r.response.header("x-amz-request-id").value_or("");
-    if (!id.empty()) message += " (request id " + id + ")";
-    return message;
+    return id.empty() ? std::string() : " (request id " + id + ")";
 }
 
-upload_error failed(const call_result& r) { return upload_error(r.code, with_request_id(r)); }
+// A failed call: the runner's line names the call, the status and the S3
+// code ("ListObjectsV2: 403 AccessDenied: Access Denied"); the id is added.
+upload_error failed(const call_result& r) { return upload_error(r.code, r.error + request_id_suffix(r)); }
 
-// A 200 whose body is not the expected document (an <Error> in a 200, or not S3's XML).
+// A 2xx whose body is not the expected document: an <Error> in it, or not S3's XML.
 template <class T>
 T value_or_throw(protocol::parsed<T> parsed, const call_result& r, const std::string& what) {
     if (auto* v = std::get_if<T>(&parsed)) return std::move(*v);
-    std::string request_id = r.response.header("x-amz-request-id").value_or("");
-    std::string suffix = request_id.empty() ? "" : " (request id " + request_id + ")";
     if (auto* e = std::get_if<protocol::s3_error>(&parsed))
-        throw upload_error(upload_errc::rejected, what + ": " + e->code + ": " + e->message +
-                                                      (e->request_id.empty() ? suffix : " (request id " + e->request_id + ")"));
-    throw upload_error(upload_errc::rejected,
-                       what + ": unexpected answer: " + std::get<protocol::xml_problem>(parsed).what + suffix);
+        throw upload_error(upload_errc::rejected,
+                           what + ": " + e->code + ": " + e->message + request_id_suffix(r, e->request_id));
+    throw upload_error(upload_errc::rejected, what + ": unexpected answer: " +
+                                                  std::get<protocol::xml_problem>(parsed).what + request_id_suffix(r));
 }
 
 // One signed call with the options' retry policy, on the client's pool for
