@@ -2,11 +2,11 @@
 
 #include "hoist/engine/bucket.hpp"
 #include "hoist/engine/client.hpp"
+#include "hoist/protocol/presign/wire.hpp"
 
 #include <boost/json.hpp>
 
 #include <charconv>
-#include <ctime>
 #include <iostream>
 
 namespace hoist::cli {
@@ -31,43 +31,6 @@ std::chrono::seconds parse_age(const std::string& text, const std::string& optio
     // Beyond a century is a typo, and would overflow the arithmetic below.
     if (number > 36500ull * 86400 / unit) throw bad();
     return std::chrono::seconds(static_cast<std::int64_t>(number * unit));
-}
-
-std::optional<std::chrono::system_clock::time_point> parse_initiated(const std::string& text) {
-    // YYYY-MM-DDTHH:MM:SS[.fff...]Z
-    auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
-        if (at + n > text.size()) return std::nullopt;
-        int v = 0;
-        for (std::size_t i = at; i < at + n; ++i) {
-            if (text[i] < '0' || text[i] > '9') return std::nullopt;
-            v = v * 10 + (text[i] - '0');
-        }
-        return v;
-    };
-    auto at = [&](std::size_t i, char c) { return i < text.size() && text[i] == c; };
-    auto year = digits(0, 4), month = digits(5, 2), day = digits(8, 2), hour = digits(11, 2), minute = digits(14, 2),
-         second = digits(17, 2);
-    if (!year || !month || !day || !hour || !minute || !second || !at(4, '-') || !at(7, '-') || !at(10, 'T') ||
-        !at(13, ':') || !at(16, ':'))
-        return std::nullopt;
-    std::size_t i = 19;
-    if (at(i, '.')) {
-        ++i;
-        std::size_t first = i;
-        while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-        if (i == first) return std::nullopt;
-    }
-    if (!at(i, 'Z') || i + 1 != text.size()) return std::nullopt;
-    if (*month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 || *minute > 59 || *second > 60)
-        return std::nullopt;
-    std::tm tm{};
-    tm.tm_year = *year - 1900;
-    tm.tm_mon = *month - 1;
-    tm.tm_mday = *day;
-    tm.tm_hour = *hour;
-    tm.tm_min = *minute;
-    tm.tm_sec = *second;
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 void uploads_command::add_to(CLI::App& parent) {
@@ -169,7 +132,9 @@ int uploads_command::run(const protocol::env_lookup& env, const protocol::file_r
     std::size_t done = 0, failed = 0, newer = 0, undated = 0;
     for (const auto& u : uploads) {
         if (age) {
-            auto initiated = parse_initiated(u.initiated);
+            // S3's Initiated is the ISO 8601 UTC form the presign wire's expiresAt
+            // uses: one tested parser for both.
+            auto initiated = protocol::parse_expires_at(u.initiated);
             if (!initiated) {
                 // Never abort what cannot be dated against --older-than.
                 std::cerr << "hoist: warning: skipping " << printable(u.key) << ' ' << u.upload_id
@@ -177,7 +142,7 @@ int uploads_command::run(const protocol::env_lookup& env, const protocol::file_r
                 ++undated;
                 continue;
             }
-            if (now - *initiated <= *age) {
+            if (now - std::chrono::system_clock::time_point(std::chrono::seconds(*initiated)) <= *age) {
                 ++newer;
                 continue;
             }

@@ -31,8 +31,4 @@ struct uploads_command {
 // naming `option`.
 std::chrono::seconds parse_age(const std::string& text, const std::string& option);
 
-// S3's Initiated ("2026-12-03T10:00:00.000Z", fraction optional), UTC;
-// nullopt when it is not that shape.
-std::optional<std::chrono::system_clock::time_point> parse_initiated(const std::string& text);
-
 } // namespace hoist::cli
