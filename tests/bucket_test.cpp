@@ -131,6 +131,34 @@ BOOST_AUTO_TEST_CASE(list_uploads_follows_markers_and_counts_parts, *utf::timeou
                       e::upload_error);
 }
 
+BOOST_AUTO_TEST_CASE(parts_of_many_uploads_are_counted_side_by_side, *utf::timeout(60)) {
+    fixture f;
+    // More uploads than ListParts workers: each upload i has i parts of i bytes.
+    constexpr int count = 30;
+    std::vector<std::string> ids;
+    for (int i = 0; i < count; ++i)
+        ids.push_back(f.storage.seed_upload("bucket", numbered("many/%02d", i),
+                                            std::vector<std::string>(static_cast<std::size_t>(i), std::string(i, 'p'))));
+    auto counted = e::list_multipart_uploads(f.client, f.at(""), "many/", {.count_parts = true});
+    BOOST_REQUIRE_EQUAL(counted.size(), static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) {
+        BOOST_TEST(counted[i].upload_id == ids[i]);
+        BOOST_TEST(counted[i].parts.value() == static_cast<std::uint32_t>(i));
+        BOOST_TEST(counted[i].bytes.value() == static_cast<std::uint64_t>(i * i));
+    }
+    BOOST_TEST(f.storage.statistics().by_op[t::s3_op::list_parts] == count);
+
+    // One refusal among them fails the listing with its code; nothing hangs.
+    f.storage.inject({t::s3_op::list_parts, std::nullopt, 7}, {t::fault_kind::access_denied});
+    try {
+        e::list_multipart_uploads(f.client, f.at(""), "many/", {.count_parts = true});
+        BOOST_FAIL("the refused ListParts was not reported");
+    } catch (const e::upload_error& err) {
+        BOOST_TEST(std::string(err.what()).find("ListParts many/") != std::string::npos, err.what());
+        BOOST_TEST(std::string(err.what()).find("AccessDenied") != std::string::npos, err.what());
+    }
+}
+
 BOOST_AUTO_TEST_CASE(abort_removes_exactly_one_upload, *utf::timeout(30)) {
     fixture f;
     auto keep = f.storage.seed_upload("bucket", "k", {"a"});

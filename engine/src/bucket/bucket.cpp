@@ -4,6 +4,7 @@
 // waited for by the calling thread.
 #include "client_core.hpp"
 #include "request_runner.hpp"
+#include "task_group.hpp"
 
 #include "hoist/engine/bucket.hpp"
 #include "hoist/engine/client.hpp"
@@ -28,6 +29,9 @@ using detail::request_runner;
 // Bounds on paging, so that a server whose markers never end cannot keep a
 // listing going forever: S3 has at most 10,000 parts per upload (10 pages).
 constexpr unsigned max_part_pages = 10;
+// ListParts calls in flight when counting parts: a bucket with thousands of
+// orphaned uploads would otherwise cost thousands of round trips in a row.
+constexpr std::size_t part_counters = 8;
 
 void require_bucket(const upload_options& bucket, const char* what) {
     if (!bucket.location.key.empty())
@@ -82,11 +86,16 @@ protocol::object_location with_key(protocol::object_location bucket_location, co
     return bucket_location;
 }
 
+struct part_count {
+    std::uint32_t parts = 0;
+    std::uint64_t bytes = 0;
+};
+
 // Counts the parts and bytes of one upload (all ListParts pages); nullopt
 // when the upload is gone.
-net::awaitable<std::optional<std::pair<std::uint32_t, std::uint64_t>>>
-count_parts(client_core& core, request_runner& runner, const upload_options& bucket, const std::string& key,
-            const std::string& upload_id) {
+net::awaitable<std::optional<part_count>> count_parts(client_core& core, request_runner& runner,
+                                                      const upload_options& bucket, const std::string& key,
+                                                      const std::string& upload_id) {
     auto object = with_key(bucket.location, key);
     std::uint32_t parts = 0;
     std::uint64_t bytes = 0;
@@ -109,7 +118,19 @@ count_parts(client_core& core, request_runner& runner, const upload_options& buc
             throw upload_error(upload_errc::rejected, "ListParts " + key + ": the part marker did not advance");
         marker = listed.next_part_number_marker;
     }
-    co_return std::make_pair(parts, bytes);
+    co_return part_count{parts, bytes};
+}
+
+// One of list_uploads_on's workers: counts uploads[next++] until none is
+// left. The references are the awaiting coroutine's locals, which outlive
+// every worker (it joins them).
+net::awaitable<void> count_parts_worker(client_core& core, request_runner& runner, const upload_options& bucket,
+                                        const std::vector<multipart_upload>& uploads,
+                                        std::vector<std::optional<part_count>>& counts, std::size_t& next) {
+    while (next < uploads.size()) {
+        const std::size_t i = next++;
+        counts[i] = co_await count_parts(core, runner, bucket, uploads[i].key, uploads[i].upload_id);
+    }
 }
 
 net::awaitable<std::vector<multipart_upload>> list_uploads_on(client_core& core, upload_options bucket,
@@ -139,14 +160,31 @@ net::awaitable<std::vector<multipart_upload>> list_uploads_on(client_core& core,
         id_marker = std::move(page.next_upload_id_marker);
     }
     if (!options.count_parts) co_return out;
+
+    // Up to part_counters workers take the next upload until none is left.
+    // The first failure stops the runner, which cuts the others' calls.
+    std::vector<std::optional<part_count>> counts(out.size());
+    std::size_t next = 0;
+    std::exception_ptr first_failure;
+    detail::task_group workers(core.executor());
+    for (std::size_t i = 0; i < std::min(part_counters, out.size()); ++i) {
+        auto on_done = [&first_failure, &runner](std::exception_ptr e) {
+            if (!e || first_failure) return;
+            first_failure = e;
+            runner->stop();
+        };
+        workers.spawn(count_parts_worker(core, *runner, bucket, out, counts, next), on_done);
+    }
+    co_await workers.join();
+    if (first_failure) std::rethrow_exception(first_failure);
+
     std::vector<multipart_upload> counted;
     counted.reserve(out.size());
-    for (auto& u : out) {
-        auto sizes = co_await count_parts(core, *runner, bucket, u.key, u.upload_id);
-        if (!sizes) continue;   // completed or aborted meanwhile
-        u.parts = sizes->first;
-        u.bytes = sizes->second;
-        counted.push_back(std::move(u));
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (!counts[i]) continue;   // completed or aborted meanwhile
+        out[i].parts = counts[i]->parts;
+        out[i].bytes = counts[i]->bytes;
+        counted.push_back(std::move(out[i]));
     }
     co_return counted;
 }
