@@ -69,8 +69,22 @@ BOOST_AUTO_TEST_CASE(multipart_calls_have_the_right_shape) {
     BOOST_CHECK_THROW(p::list_parts(loc, "id", 0, 1001), std::invalid_argument);
 
     auto bucket = local("");
-    BOOST_TEST(p::list_multipart_uploads(bucket, "pre fix/").target() == "/bucket?uploads&prefix=pre%20fix%2F");
+    BOOST_TEST(p::list_multipart_uploads(bucket, "pre fix/").target() ==
+               "/bucket?uploads&encoding-type=url&prefix=pre%20fix%2F");
+    BOOST_TEST(p::list_multipart_uploads(bucket, "", "k\x01", "id/1").target() ==
+               "/bucket?uploads&encoding-type=url&key-marker=k%01&upload-id-marker=id%2F1");
     BOOST_CHECK_THROW(p::list_multipart_uploads(loc, ""), std::invalid_argument);
+
+    auto list = p::list_objects_v2(bucket, "dir/a b");
+    BOOST_TEST(list.method == "GET");
+    BOOST_TEST(list.target() == "/bucket?list-type=2&encoding-type=url&max-keys=1000&prefix=dir%2Fa%20b");
+    BOOST_TEST(list.payload_hash == sv4::empty_payload_sha256);
+    // The token is opaque and goes back exactly, encoded once on the wire.
+    BOOST_TEST(p::list_objects_v2(bucket, "", "1ueGcx/X+Y=", 2).target() ==
+               "/bucket?list-type=2&continuation-token=1ueGcx%2FX%2BY%3D&encoding-type=url&max-keys=2");
+    BOOST_CHECK_THROW(p::list_objects_v2(loc, ""), std::invalid_argument);
+    BOOST_CHECK_THROW(p::list_objects_v2(bucket, "", "", 0), std::invalid_argument);
+    BOOST_CHECK_THROW(p::list_objects_v2(bucket, "", "", 1001), std::invalid_argument);
 
     auto put = p::put_object(loc, 12, {p::integrity::kind::crc32c, "x"});
     BOOST_TEST(put.method == "PUT");

@@ -33,7 +33,9 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <type_traits>
+#include <variant>
 
 namespace hoist::test {
 namespace {
@@ -174,7 +176,6 @@ struct request_info {
     std::string method;
     std::string op_name = "Other";
     s3_op op = s3_op::other;
-    bool list_uploads = false;
     bool target_ok = true;               // path and query decoded
     std::string bucket, key;             // decoded
     std::string path;                    // decoded, "/bucket/key"
@@ -246,10 +247,11 @@ request_info analyze(const request& req) {
     else if (m == http::verb::get && info.has_query("uploadId") && has_key) set(s3_op::list_parts, "ListParts");
     else if (m == http::verb::put && !subresource && has_key) set(s3_op::put_object, "PutObject");
     else if (m == http::verb::head && has_key) set(s3_op::head_object, "HeadObject");
-    else if (m == http::verb::get && info.has_query("uploads") && !has_key && !info.bucket.empty()) {
-        info.list_uploads = true;
-        info.op_name = "ListMultipartUploads";
-    }
+    else if (m == http::verb::get && info.has_query("uploads") && !has_key && !info.bucket.empty())
+        set(s3_op::list_uploads, "ListMultipartUploads");
+    else if (m == http::verb::get && !has_key && !info.bucket.empty() && info.query_value("list-type") &&
+             *info.query_value("list-type") == "2")
+        set(s3_op::list_objects, "ListObjectsV2");
     return info;
 }
 
@@ -290,6 +292,7 @@ struct upload_record {
     bool crc32c = false;
     std::string initiated;
     std::map<std::uint32_t, part_record> parts;
+    std::uint64_t sequence = 0;   // creation order: ListMultipartUploads orders a key's uploads by it
 };
 
 struct completed_record {
@@ -300,7 +303,8 @@ struct completed_record {
 struct object_record {
     std::string data;
     std::string etag;         // with quotes
-    std::string last_modified;
+    std::string last_modified;      // HTTP date (HeadObject)
+    std::string last_modified_iso;  // ISO 8601 (ListObjectsV2)
 };
 
 struct pending_fault {
@@ -331,6 +335,7 @@ public:
     std::map<std::string, upload_record> uploads_;
     std::map<std::string, completed_record> completed_;
     std::vector<std::string> aborted_;
+    std::uint64_t next_upload_sequence_ = 0;
     std::list<pending_fault> faults_;
     stats stats_;
     std::vector<std::string> log_;
@@ -391,6 +396,7 @@ public:
     reply do_abort(const request_info& info);
     reply do_list_parts(const request_info& info);
     reply do_list_uploads(const request_info& info);
+    reply do_list_objects(const request_info& info);
     reply do_put_object(const request_info& info, request& req);
     reply do_head_object(const request_info& info);
 
@@ -799,9 +805,10 @@ reply s3_test_server::impl::process(const request_info& info, request& req) {
     case s3_op::list_parts: return do_list_parts(info);
     case s3_op::put_object: return do_put_object(info, req);
     case s3_op::head_object: return do_head_object(info);
+    case s3_op::list_uploads: return do_list_uploads(info);
+    case s3_op::list_objects: return do_list_objects(info);
     case s3_op::other: break;
     }
-    if (info.list_uploads) return do_list_uploads(info);
     return error(info, {http::status::not_implemented, "NotImplemented",
                         "A header or query you provided implies functionality that is not implemented."});
 }
@@ -1079,7 +1086,8 @@ reply s3_test_server::impl::do_create(const request_info& info, request& req) {
         crc = true;
     }
     std::string id = random_token(64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
-    uploads_[id] = upload_record{info.bucket, info.key, crc, iso_time(std::chrono::system_clock::now()), {}};
+    uploads_[id] = upload_record{info.bucket, info.key, crc, iso_time(std::chrono::system_clock::now()), {},
+                                 next_upload_sequence_++};
     std::string xml = "<InitiateMultipartUploadResult xmlns=\"" + std::string(s3_xmlns) + "\">" +
                       xml_element("Bucket", info.bucket) + xml_element("Key", info.key) + xml_element("UploadId", id) +
                       "</InitiateMultipartUploadResult>";
@@ -1190,6 +1198,7 @@ reply s3_test_server::impl::do_complete(const request_info& info, request& req) 
     const std::string n = std::to_string(parts.size());
     obj.etag = "\"" + to_hex(md5_raw(md5s)) + "-" + n + "\"";
     obj.last_modified = http_date(std::chrono::system_clock::now());
+    obj.last_modified_iso = iso_time(std::chrono::system_clock::now());
     std::string scheme = opt_.tls ? "https" : "http";
     std::string xml = "<CompleteMultipartUploadResult xmlns=\"" + std::string(s3_xmlns) + "\">" +
                       xml_element("Location", scheme + "://127.0.0.1:" + std::to_string(port_) +
@@ -1263,18 +1272,157 @@ reply s3_test_server::impl::do_list_parts(const request_info& info) {
     return ok(info, http::status::ok, std::move(xml));
 }
 
-reply s3_test_server::impl::do_list_uploads(const request_info& info) {
-    const std::string* prefix = info.query_value("prefix");
-    std::string xml = "<ListMultipartUploadsResult xmlns=\"" + std::string(s3_xmlns) + "\">" +
-                      xml_element("Bucket", info.bucket) + xml_element("KeyMarker", "") +
-                      xml_element("UploadIdMarker", "") + xml_element("Prefix", prefix ? *prefix : "") +
-                      xml_element("MaxUploads", "1000") + xml_element("IsTruncated", "false");
-    for (const auto& [id, up] : uploads_) {
-        if (up.bucket != info.bucket || (prefix && !up.key.starts_with(*prefix))) continue;
-        xml += "<Upload>" + xml_element("Key", up.key) + xml_element("UploadId", id) +
-               xml_element("Initiated", up.initiated) + "</Upload>";
+namespace {
+
+// encoding-type=url as S3 answers it: every byte but unreserved characters and
+// '/' percent-encoded (a literal '+' too, which clients decode as a space).
+std::string url_encode_key(std::string_view key) { return sv4::uri_encode(key, true); }
+
+// The common list parameters: encoding-type (only "url"), no delimiter (the
+// server lists flat), and a page size capped by S3's 1,000 and the server's own.
+struct list_params {
+    bool encode = false;
+    std::uint64_t page = 1000;
+};
+
+std::variant<list_params, failure> read_list_params(const request_info& info, const char* size_name,
+                                                    std::size_t server_cap) {
+    list_params out;
+    if (auto v = info.query_value("encoding-type")) {
+        if (*v != "url")
+            return failure{http::status::bad_request, "InvalidArgument", "Invalid Encoding Method specified in Request"};
+        out.encode = true;
     }
-    xml += "</ListMultipartUploadsResult>";
+    if (info.has_query("delimiter"))
+        return failure{http::status::not_implemented, "NotImplemented", "The test server does not list with a delimiter."};
+    if (auto v = info.query_value(size_name)) {
+        auto n = parse_number(*v, 0, 2147483647);
+        if (!n)
+            return failure{http::status::bad_request, "InvalidArgument",
+                           std::string("Provided ") + size_name + " not an integer or within integer range"};
+        out.page = *n;
+    }
+    out.page = std::min<std::uint64_t>({out.page, 1000, server_cap});
+    return out;
+}
+
+// ListObjectsV2's continuation token: opaque to clients; here the last key
+// listed, base64 behind a tag so that a made-up token is recognised.
+constexpr std::string_view token_tag = "hoist-test-token:";
+
+} // namespace
+
+reply s3_test_server::impl::do_list_uploads(const request_info& info) {
+    auto params = read_list_params(info, "max-uploads", opt_.max_uploads_per_page);
+    if (auto* f = std::get_if<failure>(&params)) return error(info, *f);
+    const auto [encode, page] = std::get<list_params>(params);
+    const std::string prefix = info.query_value("prefix") ? *info.query_value("prefix") : std::string();
+    const std::string key_marker = info.query_value("key-marker") ? *info.query_value("key-marker") : std::string();
+    const std::string* id_marker = info.query_value("upload-id-marker");
+    auto enc = [&](std::string_view key) { return encode ? url_encode_key(key) : std::string(key); };
+
+    // S3's order: by key (UTF-8 binary: std::string compares as unsigned
+    // bytes), then by initiation (here the creation order).
+    std::vector<std::pair<const std::string*, const upload_record*>> matching;
+    for (const auto& [id, up] : uploads_)
+        if (up.bucket == info.bucket && up.key.starts_with(prefix)) matching.emplace_back(&id, &up);
+    std::sort(matching.begin(), matching.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.second->key, a.second->sequence) < std::tie(b.second->key, b.second->sequence);
+    });
+    // After the markers: keys after key-marker; with upload-id-marker also the
+    // uploads of key-marker itself that come after that upload (after ids
+    // greater than it, as S3 words it, when that upload is gone).
+    std::optional<std::uint64_t> marker_sequence;
+    if (id_marker)
+        for (const auto& [id, up] : matching)
+            if (up->key == key_marker && *id == *id_marker) marker_sequence = up->sequence;
+    auto after_markers = [&](const std::string& id, const upload_record& up) {
+        if (key_marker.empty() || up.key > key_marker) return true;
+        if (up.key < key_marker || !id_marker) return false;
+        return marker_sequence ? up.sequence > *marker_sequence : id > *id_marker;
+    };
+
+    std::string uploads_xml, next_key, next_id;
+    std::uint64_t listed = 0;
+    bool truncated = false;
+    for (const auto& [id, up] : matching) {
+        if (!after_markers(*id, *up)) continue;
+        if (listed == page) {
+            truncated = true;
+            break;
+        }
+        uploads_xml += "<Upload>" + xml_element("Key", enc(up->key)) + xml_element("UploadId", *id) +
+                       xml_element("StorageClass", "STANDARD") + xml_element("Initiated", up->initiated) + "</Upload>";
+        next_key = up->key;
+        next_id = *id;
+        ++listed;
+    }
+    std::string xml = "<ListMultipartUploadsResult xmlns=\"" + std::string(s3_xmlns) + "\">" +
+                      xml_element("Bucket", info.bucket) + xml_element("KeyMarker", enc(key_marker)) +
+                      xml_element("UploadIdMarker", id_marker ? *id_marker : std::string()) +
+                      (truncated ? xml_element("NextKeyMarker", enc(next_key)) +
+                                       xml_element("NextUploadIdMarker", next_id)
+                                 : std::string()) +
+                      (encode ? xml_element("EncodingType", "url") : std::string()) +
+                      xml_element("Prefix", enc(prefix)) + xml_element("MaxUploads", std::to_string(page)) +
+                      xml_element("IsTruncated", truncated ? "true" : "false") + uploads_xml +
+                      "</ListMultipartUploadsResult>";
+    return ok(info, http::status::ok, std::move(xml));
+}
+
+reply s3_test_server::impl::do_list_objects(const request_info& info) {
+    auto params = read_list_params(info, "max-keys", opt_.max_keys_per_page);
+    if (auto* f = std::get_if<failure>(&params)) return error(info, *f);
+    const auto [encode, page] = std::get<list_params>(params);
+    const std::string prefix = info.query_value("prefix") ? *info.query_value("prefix") : std::string();
+    const std::string* token = info.query_value("continuation-token");
+    const std::string* start_after = info.query_value("start-after");
+    auto enc = [&](std::string_view key) { return encode ? url_encode_key(key) : std::string(key); };
+
+    // Listing starts after the token's key, else after start-after, else at the prefix.
+    std::optional<std::string> after;
+    if (token) {
+        auto raw = std::string_view(*token).starts_with(token_tag)
+                       ? sv4::base64_decode(std::string_view(*token).substr(token_tag.size()))
+                       : std::nullopt;
+        if (!raw || raw->empty())
+            return error(info, {http::status::bad_request, "InvalidArgument",
+                                "The continuation token provided is incorrect"});
+        after = std::move(*raw);
+    } else if (start_after && !start_after->empty()) {
+        after = *start_after;
+    }
+    auto it = after ? objects_.upper_bound({info.bucket, *after}) : objects_.lower_bound({info.bucket, prefix});
+    std::string contents, last_key;
+    std::uint64_t listed = 0;
+    bool truncated = false;
+    for (; it != objects_.end() && it->first.first == info.bucket; ++it) {
+        const std::string& key = it->first.second;
+        const object_record& obj = it->second;
+        if (!key.starts_with(prefix)) {
+            if (key > prefix) break;   // past every key with the prefix (binary order)
+            continue;
+        }
+        if (listed == page) {
+            truncated = true;
+            break;
+        }
+        contents += "<Contents>" + xml_element("Key", enc(key)) + xml_element("LastModified", obj.last_modified_iso) +
+                    xml_element("ETag", obj.etag) + xml_element("Size", std::to_string(obj.data.size())) +
+                    xml_element("StorageClass", "STANDARD") + "</Contents>";
+        last_key = key;
+        ++listed;
+    }
+    std::string xml = "<ListBucketResult xmlns=\"" + std::string(s3_xmlns) + "\">" + xml_element("Name", info.bucket) +
+                      xml_element("Prefix", enc(prefix)) + xml_element("KeyCount", std::to_string(listed)) +
+                      xml_element("MaxKeys", std::to_string(page)) +
+                      (encode ? xml_element("EncodingType", "url") : std::string()) +
+                      xml_element("IsTruncated", truncated ? "true" : "false") +
+                      (token ? xml_element("ContinuationToken", *token) : std::string()) +
+                      (truncated ? xml_element("NextContinuationToken", std::string(token_tag) + to_base64(last_key))
+                                 : std::string()) +
+                      (start_after ? xml_element("StartAfter", enc(*start_after)) : std::string()) + contents +
+                      "</ListBucketResult>";
     return ok(info, http::status::ok, std::move(xml));
 }
 
@@ -1286,6 +1434,7 @@ reply s3_test_server::impl::do_put_object(const request_info& info, request& req
     object_record obj;
     obj.etag = "\"" + md5_hex(req.body()) + "\"";
     obj.last_modified = http_date(std::chrono::system_clock::now());
+    obj.last_modified_iso = iso_time(std::chrono::system_clock::now());
     obj.data = std::move(req.body());
     reply r = ok(info);
     r.res.set(http::field::etag, obj.etag);
@@ -1369,6 +1518,8 @@ std::string_view to_string(s3_op op) {
     case s3_op::list_parts: return "ListParts";
     case s3_op::put_object: return "PutObject";
     case s3_op::head_object: return "HeadObject";
+    case s3_op::list_uploads: return "ListMultipartUploads";
+    case s3_op::list_objects: return "ListObjectsV2";
     case s3_op::other: return "Other";
     }
     return "?";
@@ -1422,6 +1573,36 @@ const s3_test_server::options& s3_test_server::config() const { return impl_->op
 void s3_test_server::create_bucket(const std::string& bucket) {
     std::lock_guard lock(impl_->mu_);
     impl_->buckets_.insert(bucket);
+}
+
+std::string s3_test_server::seed_upload(const std::string& bucket, const std::string& key,
+                                        const std::vector<std::string>& parts,
+                                        std::optional<std::chrono::system_clock::time_point> initiated) {
+    std::lock_guard lock(impl_->mu_);
+    std::string id =
+        impl_->random_token(64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+    upload_record up{bucket, key, false, iso_time(initiated.value_or(std::chrono::system_clock::now())), {},
+                     impl_->next_upload_sequence_++};
+    std::uint32_t number = 0;
+    for (const auto& data : parts) {
+        part_record part;
+        part.data = data;
+        part.md5 = md5_raw(data);
+        part.last_modified = up.initiated;
+        up.parts[++number] = std::move(part);
+    }
+    impl_->uploads_[id] = std::move(up);
+    return id;
+}
+
+void s3_test_server::seed_object(const std::string& bucket, const std::string& key, std::string data) {
+    std::lock_guard lock(impl_->mu_);
+    object_record obj;
+    obj.etag = "\"" + md5_hex(data) + "\"";
+    obj.last_modified = http_date(std::chrono::system_clock::now());
+    obj.last_modified_iso = iso_time(std::chrono::system_clock::now());
+    obj.data = std::move(data);
+    impl_->objects_[{bucket, key}] = std::move(obj);
 }
 
 void s3_test_server::inject(match m, fault f) {

@@ -3,7 +3,9 @@
 // It speaks HTTP/1.1 over TLS (or plain TCP) on 127.0.0.1, path-style only, and
 // implements the calls hoist makes: CreateMultipartUpload, UploadPart,
 // CompleteMultipartUpload, AbortMultipartUpload, ListParts, PutObject,
-// HeadObject (and ListMultipartUploads, counted as `other`). It is strict where
+// HeadObject, ListMultipartUploads and ListObjectsV2 (prefix, markers or
+// continuation tokens, page sizes, encoding-type=url; keys in UTF-8 binary
+// order; no delimiter). It is strict where
 // S3 is: every request must carry a valid SigV4 signature (Authorization header
 // or presigned query), payload hashes, Content-MD5 and x-amz-checksum-crc32c are
 // verified, part sizes, part order, ETags and declared checksums are checked at
@@ -30,7 +32,8 @@
 
 namespace hoist::test {
 
-enum class s3_op { create, upload_part, complete, abort, list_parts, put_object, head_object, other };
+enum class s3_op { create, upload_part, complete, abort, list_parts, put_object, head_object, list_uploads, list_objects,
+                    other };
 
 enum class fault_kind {
     reset_mid_body,    // read about half the declared body, then close with RST (SO_LINGER 0)
@@ -78,6 +81,8 @@ public:
         bool tls = true;
         std::uint64_t min_part_size = 5 * 1024 * 1024;   // every part but the last, at Complete
         std::size_t max_parts_per_page = 1000;            // ListParts page cap (S3: 1000)
+        std::size_t max_uploads_per_page = 1000;          // ListMultipartUploads page cap (S3: 1000)
+        std::size_t max_keys_per_page = 1000;             // ListObjectsV2 page cap (S3: 1000)
         std::chrono::seconds idle_timeout{30};            // kept-alive connection without a request
         int receive_buffer = 0;   // SO_RCVBUF of every accepted socket (0: the kernel's autotuning); a small one
                                   // keeps a slow_body reader from holding megabytes it has not yet read
@@ -107,6 +112,12 @@ public:
     const options& config() const;
 
     void create_bucket(const std::string& bucket);
+    // Test set-up without HTTP: an open multipart upload (no checksum declared)
+    // with these parts (numbered from 1) initiated at `initiated` (default:
+    // now), and its id; an object stored as a PutObject would.
+    std::string seed_upload(const std::string& bucket, const std::string& key, const std::vector<std::string>& parts = {},
+                            std::optional<std::chrono::system_clock::time_point> initiated = std::nullopt);
+    void seed_object(const std::string& bucket, const std::string& key, std::string data);
     void inject(match, fault);
 
     std::optional<std::string> object(const std::string& bucket, const std::string& key) const;

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -803,7 +804,7 @@ BOOST_AUTO_TEST_CASE(http_details, *utf::timeout(30)) {
     BOOST_TEST(!r.keep_alive);
     BOOST_TEST(!f.c.connected());
 
-    // ListMultipartUploads (counted as `other`) lists the open uploads of a bucket.
+    // ListMultipartUploads lists the open uploads of a bucket.
     auto id = f.create("dir/x", false);
     f.create("other", false);
     auto listed = f.call(p::list_multipart_uploads(f.at(""), "dir/"));
@@ -813,8 +814,156 @@ BOOST_AUTO_TEST_CASE(http_details, *utf::timeout(30)) {
     const auto& uploads = std::get<p::list_uploads_page>(page).uploads;
     BOOST_REQUIRE_EQUAL(uploads.size(), 1u);
     BOOST_TEST(uploads[0].upload_id == id);
-    BOOST_TEST(f.server.statistics().by_op[s3_op::other] == 1);
+    BOOST_TEST(f.server.statistics().by_op[s3_op::list_uploads] == 1);
     BOOST_TEST(f.logged("GET ListMultipartUploads -> 200"));
+}
+
+// ---- listings ----------------------------------------------------------------
+
+namespace {
+
+template <class Page>
+Page parsed_page(const reply& r, p::parsed<Page> (*parse)(std::string_view)) {
+    BOOST_REQUIRE_EQUAL(r.status, 200u);
+    auto page = parse(r.body);
+    BOOST_REQUIRE_MESSAGE(std::holds_alternative<Page>(page), r.body);
+    return std::get<Page>(page);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(list_objects_v2_pages_in_binary_order_under_a_prefix, *utf::timeout(30)) {
+    fixture f;
+    // UTF-8 binary order: "B" (0x42) < "a" (0x61) < "z" < "\x7f" < "é" (0xC3 0xA9); and a key
+    // with a control character that only encoding-type=url carries through XML.
+    const std::vector<std::string> keys = {"d/B", "d/a", "d/z", "d/\x7f", "d/\xc3\xa9", "d/line\x01" "feed+ %"};
+    for (const auto& k : keys) f.server.seed_object("bucket", k, "data of " + k);
+    f.server.seed_object("bucket", "c", "before the prefix");
+    f.server.seed_object("bucket", "e", "after the prefix");
+    f.server.seed_object("other", "d/x", "another bucket");   // not listed even though the bucket is unknown to HTTP
+
+    std::vector<std::string> listed;
+    std::string token;
+    int pages = 0;
+    for (; pages < 10; ++pages) {
+        auto page = parsed_page(f.call(p::list_objects_v2(f.at(""), "d/", token, 4)), &p::parse_list_objects);
+        BOOST_TEST(page.bucket == "bucket");
+        BOOST_TEST(page.objects.size() <= 4u);
+        for (const auto& o : page.objects) {
+            listed.push_back(o.key);
+            BOOST_TEST(o.size == ("data of " + o.key).size());
+            BOOST_TEST(o.etag == "\"" + hoist::test::md5_hex("data of " + o.key) + "\"");
+            BOOST_TEST(o.last_modified.size() == 24u);   // 2026-12-03T10:00:00.000Z
+        }
+        if (!page.is_truncated) break;
+        BOOST_TEST(page.objects.size() == 4u);
+        token = page.next_continuation_token;
+    }
+    BOOST_TEST(pages == 1);   // 6 keys, 4 a page: two pages
+    std::vector<std::string> expected = {"d/B", "d/a", "d/line\x01" "feed+ %", "d/z", "d/\x7f", "d/\xc3\xa9"};
+    BOOST_TEST(listed == expected, boost::test_tools::per_element());
+
+    // Everything in one page of the default 1,000; a made-up token is refused.
+    auto all = parsed_page(f.call(p::list_objects_v2(f.at(""), "")), &p::parse_list_objects);
+    BOOST_TEST(all.objects.size() == keys.size() + 2);
+    BOOST_TEST(!all.is_truncated);
+    auto bad = f.call(p::list_objects_v2(f.at(""), "", "not-a-token"));
+    BOOST_TEST(bad.status == 400u);
+    BOOST_TEST(bad.code() == "InvalidArgument");
+    auto missing = f.call(p::list_objects_v2(f.at("", "nobucket"), ""));
+    BOOST_TEST(missing.code() == "NoSuchBucket");
+    BOOST_TEST(f.server.statistics().by_op[s3_op::list_objects] == 5);
+    BOOST_TEST(f.logged("GET ListObjectsV2 -> 200"));
+}
+
+BOOST_AUTO_TEST_CASE(list_objects_v2_server_page_cap_and_plain_keys, *utf::timeout(30)) {
+    s3_test_server::options o;
+    o.max_keys_per_page = 2;
+    fixture f(o);
+    for (int i = 0; i < 5; ++i) f.server.seed_object("bucket", "k" + std::to_string(i), "x");
+    auto first = parsed_page(f.call(p::list_objects_v2(f.at(""), "")), &p::parse_list_objects);
+    BOOST_TEST(first.objects.size() == 2u);
+    BOOST_TEST(first.is_truncated);
+    // Asked for, the encoding is announced; not asked for, keys come as they are.
+    auto encoded = f.call(p::list_objects_v2(f.at(""), "k4"));
+    BOOST_TEST(encoded.body.find("<EncodingType>url</EncodingType>") != std::string::npos);
+    auto req = p::list_objects_v2(f.at(""), "");
+    std::erase_if(req.query, [](const auto& q) { return q.first == "encoding-type"; });
+    auto raw = f.call(req);
+    BOOST_TEST(raw.body.find("<EncodingType>") == std::string::npos);
+    BOOST_TEST(parsed_page(raw, &p::parse_list_objects).objects.size() == 2u);
+    auto delimited = p::list_objects_v2(f.at(""), "");
+    delimited.query.push_back({"delimiter", "/"});
+    BOOST_TEST(f.call(delimited).code() == "NotImplemented");
+}
+
+BOOST_AUTO_TEST_CASE(list_multipart_uploads_pages_with_both_markers, *utf::timeout(30)) {
+    s3_test_server::options o;
+    o.max_uploads_per_page = 2;
+    fixture f(o);
+    // Three uploads of one key (listed in the order they were created), two others,
+    // one outside the prefix, one in another bucket.
+    std::vector<std::string> expected_ids;
+    expected_ids.push_back(f.server.seed_upload("bucket", "p/a", {"12345"}));
+    auto same1 = f.server.seed_upload("bucket", "p/b\x01", {});
+    auto same2 = f.server.seed_upload("bucket", "p/b\x01", {});
+    auto same3 = f.server.seed_upload("bucket", "p/b\x01", {});
+    expected_ids.insert(expected_ids.end(), {same1, same2, same3});
+    expected_ids.push_back(f.create("p/c", false));
+    f.server.seed_upload("bucket", "q/outside");
+    f.server.seed_upload("other", "p/elsewhere");
+
+    std::vector<std::string> ids, keys;
+    std::string key_marker, id_marker;
+    int pages = 0;
+    for (; pages < 10; ++pages) {
+        auto page = parsed_page(f.call(p::list_multipart_uploads(f.at(""), "p/", key_marker, id_marker)),
+                                &p::parse_list_uploads);
+        BOOST_TEST(page.uploads.size() <= 2u);
+        for (const auto& u : page.uploads) {
+            ids.push_back(u.upload_id);
+            keys.push_back(u.key);
+            BOOST_TEST(u.initiated.size() == 24u);
+        }
+        if (!page.is_truncated) break;
+        key_marker = page.next_key_marker;
+        id_marker = page.next_upload_id_marker;
+    }
+    BOOST_TEST(pages == 2);   // 5 uploads, 2 a page: three pages
+    BOOST_TEST(ids == expected_ids, boost::test_tools::per_element());
+    BOOST_TEST(keys.at(1) == "p/b\x01");   // decoded from encoding-type=url
+
+    // key-marker alone skips every upload of that key.
+    auto after_b = parsed_page(f.call(p::list_multipart_uploads(f.at(""), "p/", "p/b\x01")), &p::parse_list_uploads);
+    BOOST_REQUIRE_EQUAL(after_b.uploads.size(), 1u);
+    BOOST_TEST(after_b.uploads[0].key == "p/c");
+    // An aborted upload is gone from the listing.
+    BOOST_TEST(f.call(p::abort_multipart_upload(f.at("p/b\x01"), same2)).status == 204u);
+    auto rest = parsed_page(f.call(p::list_multipart_uploads(f.at(""), "p/b")), &p::parse_list_uploads);
+    BOOST_REQUIRE_EQUAL(rest.uploads.size(), 2u);
+    BOOST_TEST(rest.uploads[0].upload_id == same1);
+    BOOST_TEST(rest.uploads[1].upload_id == same3);
+    BOOST_TEST(rest.is_truncated == false);
+}
+
+BOOST_AUTO_TEST_CASE(seeded_upload_parts_are_listed, *utf::timeout(30)) {
+    fixture f;
+    auto old = std::chrono::system_clock::now() - std::chrono::hours(48);
+    auto id = f.server.seed_upload("bucket", "k", {"aaa", "bbbbb"}, old);
+    auto r = f.call(p::list_parts(f.at("k"), id));
+    BOOST_REQUIRE_EQUAL(r.status, 200u);
+    auto page = std::get<p::list_parts_page>(p::parse_list_parts(r.body));
+    BOOST_REQUIRE_EQUAL(page.parts.size(), 2u);
+    BOOST_TEST(page.parts[1].size == 5u);
+    auto listed = parsed_page(f.call(p::list_multipart_uploads(f.at(""), "")), &p::parse_list_uploads);
+    BOOST_REQUIRE_EQUAL(listed.uploads.size(), 1u);
+    // Initiated two days ago: the date in the listing is the seeded one.
+    std::time_t t = std::chrono::system_clock::to_time_t(old);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char day[16];
+    std::strftime(day, sizeof day, "%Y-%m-%dT", &tm);
+    BOOST_TEST(listed.uploads[0].initiated.starts_with(day), listed.uploads[0].initiated);
 }
 
 BOOST_AUTO_TEST_CASE(plain_http_mode, *utf::timeout(30)) {

@@ -524,7 +524,7 @@ BOOST_AUTO_TEST_CASE(stop_cuts_its_own_exchanges_and_sleeps_and_not_another_runn
     // sleep). Runner b, same pool: a ListMultipartUploads answered after 0.8 s.
     storage.inject({t::s3_op::create, std::nullopt}, {t::fault_kind::slow_first_byte, 5000ms});
     storage.inject({t::s3_op::head_object, std::nullopt}, {t::fault_kind::slow_down_503, 0ms, 10});
-    storage.inject({t::s3_op::other, std::nullopt}, {t::fault_kind::slow_first_byte, 800ms});
+    storage.inject({t::s3_op::list_uploads, std::nullopt}, {t::fault_kind::slow_first_byte, 800ms});
     auto ep = p::parse_endpoint(storage.endpoint_url());
     auto object = p::locate(ep, "bucket", "stop.bin", p::addressing::path);
     auto bucket = p::locate(ep, "bucket", "", p::addressing::path);

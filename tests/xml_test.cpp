@@ -295,6 +295,131 @@ BOOST_AUTO_TEST_CASE(list_uploads_truncated_without_marker_is_problem) {
     BOOST_TEST(problem_text(result) == "missing <NextKeyMarker> in <ListMultipartUploadsResult>");
 }
 
+// --- ListObjectsV2 -----------------------------------------------------------
+
+// The S3 API reference's ListObjectsV2 example, with a second object and a
+// continuation token (a truncated page).
+constexpr std::string_view list_objects_example = R"(<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>bucket</Name>
+  <Prefix/>
+  <KeyCount>2</KeyCount>
+  <MaxKeys>2</MaxKeys>
+  <IsTruncated>true</IsTruncated>
+  <NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>
+  <Contents>
+    <Key>ExampleObject.txt</Key>
+    <LastModified>2013-09-17T18:07:53.000Z</LastModified>
+    <ETag>"599bab3ed2c697f1d26842727561fd94"</ETag>
+    <Size>857</Size>
+    <StorageClass>REDUCED_REDUNDANCY</StorageClass>
+  </Contents>
+  <Contents>
+    <Key>big/checkpoint.bin</Key>
+    <LastModified>2013-09-18T18:07:53.000Z</LastModified>
+    <ETag>"3858f62230ac3c915f300c664312c11f-9"</ETag>
+    <Size>5497558138880</Size>
+    <StorageClass>STANDARD</StorageClass>
+  </Contents>
+</ListBucketResult>)";
+
+BOOST_AUTO_TEST_CASE(list_objects_truncated_example) {
+    const auto result = parse_list_objects(list_objects_example);
+    BOOST_TEST_REQUIRE(describe(result) == "value");
+    const auto& page = std::get<list_objects_page>(result);
+    BOOST_TEST(page.bucket == "bucket");
+    BOOST_TEST(page.is_truncated);
+    BOOST_TEST(page.next_continuation_token == "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
+    BOOST_TEST_REQUIRE(page.objects.size() == 2u);
+    BOOST_TEST(page.objects[0].key == "ExampleObject.txt");
+    BOOST_TEST(page.objects[0].size == 857u);
+    BOOST_TEST(page.objects[0].etag == "\"599bab3ed2c697f1d26842727561fd94\"");
+    BOOST_TEST(page.objects[0].last_modified == "2013-09-17T18:07:53.000Z");
+    BOOST_TEST(page.objects[1].key == "big/checkpoint.bin");
+    BOOST_TEST(page.objects[1].size == 5497558138880u);   // 5 TiB: S3's largest object needs 64 bits
+}
+
+BOOST_AUTO_TEST_CASE(list_objects_last_and_empty_pages) {
+    const auto last = parse_list_objects(
+        "<ListBucketResult><Name>b</Name><IsTruncated>false</IsTruncated>"
+        "<Contents><Key>k</Key><Size>0</Size></Contents></ListBucketResult>");
+    BOOST_TEST_REQUIRE(describe(last) == "value");
+    BOOST_TEST(!std::get<list_objects_page>(last).is_truncated);
+    BOOST_TEST(std::get<list_objects_page>(last).objects.size() == 1u);
+    const auto empty = parse_list_objects("<ListBucketResult><Name>b</Name><KeyCount>0</KeyCount></ListBucketResult>");
+    BOOST_TEST_REQUIRE(describe(empty) == "value");
+    BOOST_TEST(std::get<list_objects_page>(empty).objects.empty());
+    BOOST_TEST(!std::get<list_objects_page>(empty).is_truncated);
+}
+
+BOOST_AUTO_TEST_CASE(list_objects_url_encoded_keys_are_decoded_token_is_not) {
+    // A key with a control character (not representable in XML 1.0), a space
+    // and a literal '+' and '%', as S3 sends them with encoding-type=url.
+    const auto result = parse_list_objects(
+        "<ListBucketResult><Name>b</Name><EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>"
+        "<NextContinuationToken>a+b%2F</NextContinuationToken>"
+        "<Contents><Key>dir%2Fline%01feed+x%2B%25</Key><Size>3</Size></Contents></ListBucketResult>");
+    BOOST_TEST_REQUIRE(describe(result) == "value");
+    const auto& page = std::get<list_objects_page>(result);
+    BOOST_TEST_REQUIRE(page.objects.size() == 1u);
+    BOOST_TEST(page.objects[0].key == std::string("dir/line\x01" "feed x+%"));
+    BOOST_TEST(page.next_continuation_token == "a+b%2F");   // opaque: sent back exactly as received
+}
+
+BOOST_AUTO_TEST_CASE(list_objects_keys_not_decoded_without_encoding_type) {
+    const auto result =
+        parse_list_objects("<ListBucketResult><Contents><Key>a+b%2F</Key><Size>1</Size></Contents></ListBucketResult>");
+    BOOST_TEST_REQUIRE(describe(result) == "value");
+    BOOST_TEST(std::get<list_objects_page>(result).objects.at(0).key == "a+b%2F");
+}
+
+BOOST_DATA_TEST_CASE(list_objects_broken_pages_are_problems,
+                     bdata::make({
+                         // truncated without a token: the next request would repeat this page forever
+                         "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
+                         "<ListBucketResult><IsTruncated>maybe</IsTruncated></ListBucketResult>",
+                         "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>",
+                         "<ListBucketResult><Contents><Key></Key><Size>1</Size></Contents></ListBucketResult>",
+                         "<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>",
+                         "<ListBucketResult><Contents><Key>k</Key><Size>-1</Size></Contents></ListBucketResult>",
+                         "<ListBucketResult><Contents><Key>k</Key><Size>99999999999999999999999</Size></Contents>"
+                         "</ListBucketResult>",
+                         "<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>bad%zz</Key><Size>1</Size>"
+                         "</Contents></ListBucketResult>",
+                         "<ListBucketResult><Contents><Key>k</Key><Size>1</Size></Contents>",   // cut
+                         "<!DOCTYPE x [<!ENTITY e \"k\">]><ListBucketResult><Contents><Key>&e;</Key><Size>1</Size>"
+                         "</Contents></ListBucketResult>",
+                         "<ListAllMyBucketsResult/>",
+                         "not xml at all",
+                         "",
+                     }),
+                     body) {
+    const auto result = parse_list_objects(body);
+    BOOST_TEST(describe(result).rfind("xml_problem: ", 0) == 0u, body << " -> " << describe(result));
+}
+
+BOOST_AUTO_TEST_CASE(list_objects_problems_name_what_is_wrong) {
+    BOOST_TEST(problem_text(parse_list_objects("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>")) ==
+               "missing <NextContinuationToken> in <ListBucketResult>");
+    BOOST_TEST(problem_text(parse_list_objects(
+                   "<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>")) ==
+               "missing <Size> in <Contents>");
+}
+
+BOOST_AUTO_TEST_CASE(list_objects_error_body_is_s3_error) {
+    const auto result = parse_list_objects(
+        "<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message>"
+        "<RequestId>R1</RequestId></Error>");
+    BOOST_TEST(describe(result) == "s3_error NoSuchBucket");
+}
+
+BOOST_AUTO_TEST_CASE(list_objects_too_large_is_problem) {
+    std::string body = "<ListBucketResult>";
+    while (body.size() <= max_xml_bytes) body += "<Contents><Key>k</Key><Size>1</Size></Contents>";
+    body += "</ListBucketResult>";
+    BOOST_TEST(problem_text(parse_list_objects(body)).rfind("response body too large", 0) == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(error_example_via_parse_error) {
     const auto error = parse_error(no_such_upload_example);
     BOOST_TEST_REQUIRE(error.has_value());

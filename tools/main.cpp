@@ -5,6 +5,7 @@
 #include "cli_cp.hpp"
 #include "cli_presign.hpp"
 #include "cli_serve.hpp"
+#include "cli_uploads.hpp"
 
 #include "hoist/sigv4/credentials.hpp"
 
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
     presign.add_to(app);
     cli::serve_command serve;
     serve.add_to(app);
+    cli::uploads_command uploads;
+    uploads.add_to(app);
 
     try {
         app.parse(argc, argv);
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
         if (*cp.app) return cp.run(env, files);
         if (*presign.app) return presign.run(env, files);
         if (*serve.app) return serve.run(env, files);
+        if (*uploads.app) return uploads.run(env, files);
     } catch (const cli::usage_error& e) {
         return fail(cli::exit_usage, e.what());
     } catch (const protocol::config_error& e) {

@@ -151,6 +151,15 @@ client::~client() {
 
 client_stats client::stats() const { return impl_->core->stats(); }
 
+detail::client_core& detail::client_access::core(client& c) { return *c.impl_->core; }
+
+void detail::client_access::require_blocking(const client& c, const char* what) {
+    if (!c.impl_->own)
+        throw std::logic_error(std::string(what) + " blocks: it needs a client with its own thread");
+    if (c.impl_->thread.get_id() == std::this_thread::get_id())
+        throw std::logic_error(std::string(what) + " called on the client's own thread: it would wait for itself");
+}
+
 boost::asio::any_io_executor client::get_executor() const { return impl_->ex; }
 
 namespace {

@@ -63,4 +63,14 @@ private:
     std::optional<std::string> congestion_control_;
 };
 
+// The door from engine code beside the uploads (bucket.hpp's operations) to a
+// client's shared resources, so that they reuse its pools, budget and thread
+// without client_core becoming public API.
+struct client_access {
+    static client_core& core(client& c);
+    // Throws std::logic_error unless `c` runs its own thread and the caller is
+    // not on it (a blocking call there would wait for itself). `what` names the call.
+    static void require_blocking(const client& c, const char* what);
+};
+
 } // namespace hoist::engine::detail

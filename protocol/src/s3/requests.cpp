@@ -125,10 +125,24 @@ s3_request list_multipart_uploads(const object_location& loc, const std::string&
     if (!loc.key.empty())
         throw std::invalid_argument("S3 request: ListMultipartUploads needs a bucket location (empty key)");
     auto r = base(loc, "GET");
-    r.query = {{"uploads", ""}};
+    r.query = {{"uploads", ""}, {"encoding-type", "url"}};
     if (!key_marker.empty()) r.query.push_back({"key-marker", key_marker});
     if (!prefix.empty()) r.query.push_back({"prefix", prefix});
     if (!upload_id_marker.empty()) r.query.push_back({"upload-id-marker", upload_id_marker});
+    r.payload_hash = std::string(sigv4::empty_payload_sha256);
+    return r;
+}
+
+s3_request list_objects_v2(const object_location& loc, const std::string& prefix,
+                           const std::string& continuation_token, std::uint32_t max_keys) {
+    if (!loc.key.empty()) throw std::invalid_argument("S3 request: ListObjectsV2 needs a bucket location (empty key)");
+    if (max_keys < 1 || max_keys > 1000) throw std::invalid_argument("S3 request: max-keys outside 1..1000");
+    auto r = base(loc, "GET");
+    r.query = {{"list-type", "2"}};
+    if (!continuation_token.empty()) r.query.push_back({"continuation-token", continuation_token});
+    r.query.push_back({"encoding-type", "url"});
+    r.query.push_back({"max-keys", std::to_string(max_keys)});
+    if (!prefix.empty()) r.query.push_back({"prefix", prefix});
     r.payload_hash = std::string(sigv4::empty_payload_sha256);
     return r;
 }

@@ -346,6 +346,37 @@ std::optional<xml_problem> fill_list_uploads(pugi::xml_node root, list_uploads_p
     return std::nullopt;
 }
 
+std::optional<xml_problem> fill_object(pugi::xml_node node, bool encoded, object_info& out) {
+    // A key is never empty in S3, but " " is a key: presence, not emptiness, is required.
+    if (!child(node, "Key")) return missing("Contents", "Key");
+    out.key = text(node, "Key");
+    if (out.key.empty()) return bad_value("Key", "", "a non-empty key");
+    if (auto p = decode_if(encoded, out.key, "Key")) return p;
+    if (auto p = take(required_number<std::uint64_t>(node, "Size"), out.size)) return p;
+    out.etag = text(node, "ETag");
+    out.last_modified = text(node, "LastModified");
+    return std::nullopt;
+}
+
+std::optional<xml_problem> fill_list_objects(pugi::xml_node root, list_objects_page& out) {
+    const bool encoded = url_encoded(root);
+    out.bucket = text(root, "Name");
+    // The token is opaque: S3 does not url-encode it, so it is sent back as is.
+    out.next_continuation_token = text(root, "NextContinuationToken");
+    if (auto p = take(is_truncated(root), out.is_truncated)) return p;
+    // As with ListParts: truncated without a token cannot be continued.
+    if (out.is_truncated && out.next_continuation_token.empty()) {
+        return missing("ListBucketResult", "NextContinuationToken");
+    }
+    for (auto node : root.children()) {
+        if (node.type() != pugi::node_element || local_name(node.name()) != "Contents") continue;
+        object_info object;
+        if (auto p = fill_object(node, encoded, object)) return p;
+        out.objects.push_back(std::move(object));
+    }
+    return std::nullopt;
+}
+
 void check_parts(const std::vector<completed_part>& parts) {
     if (parts.empty()) throw std::invalid_argument("complete_body: no parts");
     std::uint32_t previous = 0;
@@ -394,6 +425,10 @@ parsed<list_parts_page> parse_list_parts(std::string_view body) {
 
 parsed<list_uploads_page> parse_list_uploads(std::string_view body) {
     return parse_root<list_uploads_page>(body, "ListMultipartUploadsResult", fill_list_uploads);
+}
+
+parsed<list_objects_page> parse_list_objects(std::string_view body) {
+    return parse_root<list_objects_page>(body, "ListBucketResult", fill_list_objects);
 }
 
 std::string complete_body(const std::vector<completed_part>& parts) {

@@ -93,6 +93,7 @@ struct client_stats {
 
 namespace detail {
 class client_core;
+struct client_access;
 }
 
 class client {
@@ -150,6 +151,10 @@ public:
     boost::asio::any_io_executor get_executor() const;
 
 private:
+    // The bucket operations (bucket.hpp) run on this client's executor and
+    // pools through detail::client_access, which keeps client_core out of the
+    // public API.
+    friend struct detail::client_access;
     using handler_type = boost::asio::any_completion_handler<completion_signature>;
     void start(upload_source source, upload_options options, progress_callback on_progress, cancel_token cancel,
                handler_type handler);

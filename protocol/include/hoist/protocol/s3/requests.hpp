@@ -69,9 +69,18 @@ s3_request abort_multipart_upload(const object_location& loc, const std::string&
 s3_request list_parts(const object_location& loc, const std::string& upload_id,
                       std::uint32_t part_number_marker = 0, std::uint32_t max_parts = 1000);
 // The bucket's in-progress uploads under `prefix`; loc is a bucket location
-// (locate(ep, bucket, "", style)).
+// (locate(ep, bucket, "", style)). Asks encoding-type=url, as aws-cli does, so
+// that keys with characters XML 1.0 cannot carry (control characters) survive;
+// parse_list_uploads decodes them.
 s3_request list_multipart_uploads(const object_location& loc, const std::string& prefix,
                                   const std::string& key_marker = {}, const std::string& upload_id_marker = {});
+// One page (ListObjectsV2, list-type=2) of at most `max_keys` (1..1000, S3's
+// maximum) of the bucket's objects under `prefix`, after the page whose answer
+// carried `continuation_token` (empty: the first page). Keys come in UTF-8
+// binary order; encoding-type=url as for list_multipart_uploads (decoded by
+// parse_list_objects). loc is a bucket location.
+s3_request list_objects_v2(const object_location& loc, const std::string& prefix,
+                           const std::string& continuation_token = {}, std::uint32_t max_keys = 1000);
 s3_request put_object(const object_location& loc, std::uint64_t content_length, const integrity& check,
                       const std::string& content_type = "application/octet-stream");
 s3_request head_object(const object_location& loc);

@@ -82,6 +82,20 @@ struct list_uploads_page {    // <ListMultipartUploadsResult>
     std::string next_upload_id_marker;
 };
 
+struct object_info {          // <Contents> of a ListObjectsV2 page
+    std::string key;          // decoded when the page was url-encoded
+    std::uint64_t size = 0;
+    std::string etag;         // as sent (quotes kept)
+    std::string last_modified;// ISO 8601, as sent
+};
+
+struct list_objects_page {    // <ListBucketResult> (ListObjectsV2)
+    std::string bucket;
+    std::vector<object_info> objects;
+    bool is_truncated = false;
+    std::string next_continuation_token;  // required when is_truncated; opaque, never decoded
+};
+
 // Parses an <Error> document. Returns nullopt when the body is not an <Error>
 // root (including empty or malformed bodies).
 std::optional<s3_error> parse_error(std::string_view body);
@@ -90,6 +104,7 @@ parsed<initiate_result> parse_initiate(std::string_view body);
 parsed<complete_result> parse_complete(std::string_view body);
 parsed<list_parts_page> parse_list_parts(std::string_view body);
 parsed<list_uploads_page> parse_list_uploads(std::string_view body);
+parsed<list_objects_page> parse_list_objects(std::string_view body);
 
 // Request body for CompleteMultipartUpload. Parts must be given in ascending
 // part-number order (the caller's invariant; checked, std::invalid_argument if
