@@ -90,13 +90,19 @@ BOOST_AUTO_TEST_CASE(s3_times) {
 }
 
 BOOST_AUTO_TEST_CASE(sync_decisions) {
-    b::file_entry local{"p", "r", 10, 2000};
+    b::file_entry local{"p", "r", 10, 2'000'000'000};
     BOOST_TEST((b::decide_sync(local, nullptr, false) == b::sync_decision::send_missing));
-    b::remote_object same{"k", 10, 3000};
+    b::remote_object same{"k", 10, 3'000'000'000};
     BOOST_TEST((b::decide_sync(local, &same, false) == b::sync_decision::skip));
-    b::remote_object older{"k", 10, 1000};
+    b::remote_object older{"k", 10, 1'000'000'000};
     BOOST_TEST((b::decide_sync(local, &older, false) == b::sync_decision::send_newer));
     BOOST_TEST((b::decide_sync(local, &older, true) == b::sync_decision::skip));
+    // The same second as the upload's end is not newer (S3 keeps whole seconds).
+    b::file_entry same_second{"p", "r", 10, 5'000'000'900};
+    b::remote_object stored{"k", 10, 5'000'000'000};
+    BOOST_TEST((b::decide_sync(same_second, &stored, false) == b::sync_decision::skip));
+    b::file_entry next_second{"p", "r", 10, 6'000'000'000};
+    BOOST_TEST((b::decide_sync(next_second, &stored, false) == b::sync_decision::send_newer));
     b::remote_object other_size{"k", 11, 3000};
     BOOST_TEST((b::decide_sync(local, &other_size, true) == b::sync_decision::send_size_differs));
 }

@@ -58,6 +58,15 @@ struct fixture {
                                {"HOME", "/nonexistent"}},
                               120, stdin_data);
     }
+    t::process_result sync(std::vector<std::string> args) {
+        args.insert(args.begin(), {HOIST_BINARY, "sync"});
+        args.insert(args.end(), {"--endpoint-url", server.endpoint_url(), "--ca-bundle", server.ca_file()});
+        return t::run_process(args,
+                              {{"AWS_ACCESS_KEY_ID", server.config().access_key_id},
+                               {"AWS_SECRET_ACCESS_KEY", server.config().secret},
+                               {"HOME", "/nonexistent"}},
+                              120);
+    }
     int puts() const {
         auto s = server.statistics();
         auto count = [&](t::s3_op op) { return s.by_op.count(op) ? s.by_op.at(op) : 0; };
@@ -215,6 +224,60 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_usage_errors) {
     check({"-r", f.src.string(), "s3://bkt/p/", "--transfers", "0"}, "--transfers");
     check({"--files-from", (f.root / "nolist").string(), "s3://bkt/p/"}, "--files-from");
     BOOST_TEST(f.puts() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(sync_sends_only_what_changed) {
+    fixture f;
+    auto first = f.sync({f.src.string(), "s3://bkt/mirror", "--quiet"});
+    BOOST_TEST_REQUIRE(first.exit_code == 0, "stderr: " << first.err);
+    BOOST_TEST(f.puts() == static_cast<int>(f.files.size()));
+    for (const auto& [rel, data] : f.files) BOOST_TEST((*f.server.object("bkt", "mirror/" + rel) == data), rel);
+
+    // Unchanged tree: one listing, no upload, no HeadObject.
+    auto before = f.server.statistics();
+    auto second = f.sync({f.src.string(), "s3://bkt/mirror/", "--json"});
+    BOOST_TEST_REQUIRE(second.exit_code == 0, "stderr: " << second.err);
+    auto after = f.server.statistics();
+    BOOST_TEST(after.by_op[t::s3_op::put_object] == before.by_op[t::s3_op::put_object]);
+    BOOST_TEST(after.by_op[t::s3_op::create] == before.by_op[t::s3_op::create]);
+    BOOST_TEST(after.by_op[t::s3_op::head_object] == before.by_op[t::s3_op::head_object]);
+    BOOST_TEST(after.by_op[t::s3_op::list_objects] - before.by_op[t::s3_op::list_objects] == 1);
+    auto summary = json_lines(second.out).back();
+    BOOST_TEST(summary.at("unchanged").as_int64() == static_cast<std::int64_t>(f.files.size()));
+    BOOST_TEST(summary.at("uploaded").as_int64() == 0);
+
+    // One file touched later than its upload, one of another size.
+    auto later = fs::file_time_type::clock::now() + std::chrono::hours(1);
+    fs::last_write_time(f.src / "d1/f3.bin", later);
+    std::ofstream(f.src / "logs/a.log", std::ios::app) << "more";
+    int puts_before = f.puts();
+    auto dry = f.sync({f.src.string(), "s3://bkt/mirror/", "--dry-run"});
+    BOOST_TEST(dry.exit_code == 0, "stderr: " << dry.err);
+    BOOST_TEST(f.puts() == puts_before);
+    BOOST_TEST(dry.err.find("d1/f3.bin (newer)") != std::string::npos, dry.err);
+    BOOST_TEST(dry.err.find("logs/a.log (size differs)") != std::string::npos, dry.err);
+
+    auto size_only = f.sync({f.src.string(), "s3://bkt/mirror/", "--size-only", "--quiet"});
+    BOOST_TEST(size_only.exit_code == 0, "stderr: " << size_only.err);
+    BOOST_TEST(f.puts() == puts_before + 1);   // the log only
+    auto third = f.sync({f.src.string(), "s3://bkt/mirror/", "--quiet"});
+    BOOST_TEST(third.exit_code == 0, "stderr: " << third.err);
+    BOOST_TEST(f.puts() == puts_before + 2);   // and now the touched file
+    BOOST_TEST((*f.server.object("bkt", "mirror/logs/a.log") == f.files["logs/a.log"] + "more"));
+}
+
+BOOST_AUTO_TEST_CASE(sync_pages_through_a_large_listing) {
+    // More objects than one ListObjectsV2 page (1,000) under the prefix, and
+    // keys that sort between the local ones: the merge must still skip them all.
+    fixture f;
+    for (int i = 0; i < 1100; ++i) f.server.seed_object("bkt", "big/d1/e" + std::to_string(i), "x");
+    auto first = f.sync({f.src.string(), "s3://bkt/big/", "--quiet"});
+    BOOST_TEST_REQUIRE(first.exit_code == 0, "stderr: " << first.err);
+    int puts = f.puts();
+    auto second = f.sync({f.src.string(), "s3://bkt/big/", "--quiet"});
+    BOOST_TEST(second.exit_code == 0, "stderr: " << second.err);
+    BOOST_TEST(f.puts() == puts);
+    BOOST_TEST(f.server.statistics().by_op[t::s3_op::list_objects] == 4);   // two pages per run
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -46,6 +46,7 @@ public:
     // A file `sync` found unchanged: counted, in --json as "skipped".
     void unchanged(const std::string& path, const std::string& key, std::uint64_t size);
     bool stopping() const;
+    engine::client& client() { return *client_; }
 
     // Waits for the uploads, prints the summary; the exit code.
     int finish(int signal_number);

@@ -5,6 +5,7 @@
 #include "cli_cp.hpp"
 #include "cli_presign.hpp"
 #include "cli_serve.hpp"
+#include "cli_sync.hpp"
 #include "cli_uploads.hpp"
 
 #include "hoist/sigv4/credentials.hpp"
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
     cp.add_to(app);
     cli::presign_command presign;
     presign.add_to(app);
+    cli::sync_command sync;
+    sync.add_to(app);
     cli::serve_command serve;
     serve.add_to(app);
     cli::uploads_command uploads;
@@ -52,6 +55,7 @@ int main(int argc, char** argv) {
         auto files = protocol::filesystem_reader();
         if (*cp.app) return cp.run(env, files);
         if (*presign.app) return presign.run(env, files);
+        if (*sync.app) return sync.run(env, files);
         if (*serve.app) return serve.run(env, files);
         if (*uploads.app) return uploads.run(env, files);
     } catch (const cli::usage_error& e) {

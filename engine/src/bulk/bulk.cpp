@@ -136,7 +136,12 @@ std::string_view to_string(sync_decision d) {
 sync_decision decide_sync(const file_entry& local, const remote_object* remote, bool size_only) {
     if (!remote) return sync_decision::send_missing;
     if (remote->size != local.size) return sync_decision::send_size_differs;
-    if (!size_only && local.mtime_ns > remote->last_modified_ns) return sync_decision::send_newer;
+    // Whole seconds: S3 keeps LastModified to the second (".000Z"), so a file
+    // written in the same second as its upload ended would otherwise look newer
+    // forever. (A change within that second is missed, as with aws-cli.)
+    constexpr std::int64_t ns_per_s = 1'000'000'000;
+    auto seconds = [](std::int64_t ns) { return ns >= 0 ? ns / ns_per_s : -((-ns + ns_per_s - 1) / ns_per_s); };
+    if (!size_only && seconds(local.mtime_ns) > seconds(remote->last_modified_ns)) return sync_decision::send_newer;
     return sync_decision::skip;
 }
 

@@ -108,8 +108,8 @@ private:
 // bucket's listing (if any). aws-cli's rule: send a file that is missing, whose
 // size differs, or that was modified after the object was stored (the object's
 // LastModified is when the upload ended, so a file not touched since is not
-// sent again). size_only: the size alone decides (for trees copied with new
-// mtimes).
+// sent again), compared in whole seconds as S3 keeps them. size_only: the size
+// alone decides (for trees copied with new mtimes).
 struct remote_object {
     std::string key;
     std::uint64_t size = 0;
