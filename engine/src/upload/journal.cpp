@@ -25,13 +25,28 @@ std::string entry_identity(const std::string& destination, const std::string& ab
 
 std::string entry_file_name(const std::string& identity) { return sigv4::sha256_hex(identity) + ".journal"; }
 
+} // namespace hoist::engine::detail
+
+namespace hoist::engine {
+
 std::string default_state_dir(const std::function<std::optional<std::string>(const std::string&)>& env) {
-    if (auto xdg = env("XDG_STATE_HOME"); xdg && !xdg->empty() && xdg->front() == '/')
-        return *xdg + "/hoist/uploads";
-    if (auto home = env("HOME"); home && !home->empty() && home->front() == '/')
+    // Directories are created below an existing base only: a HOME that does
+    // not exist (a service account's /nonexistent) means no journal, not a
+    // new tree from the root.
+    std::error_code ec;
+    if (auto xdg = env("XDG_STATE_HOME"); xdg && !xdg->empty() && xdg->front() == '/') {
+        if (std::filesystem::is_directory(std::filesystem::path(*xdg).parent_path(), ec)) return *xdg + "/hoist/uploads";
+        return {};
+    }
+    if (auto home = env("HOME"); home && !home->empty() && home->front() == '/' &&
+                                 std::filesystem::is_directory(*home, ec))
         return *home + "/.local/state/hoist/uploads";
     return {};
 }
+
+} // namespace hoist::engine
+
+namespace hoist::engine::detail {
 
 std::string quoted_etag(std::string etag) {
     if (etag.empty() || etag.front() != '"') etag = "\"" + etag + "\"";
@@ -222,7 +237,7 @@ std::optional<journal_file> journal_file::open(const std::string& state_dir, con
         if (why) *why = std::move(text);
         return std::nullopt;
     };
-    if (state_dir.empty()) return fail("no state directory (neither XDG_STATE_HOME nor HOME is set)");
+    if (state_dir.empty()) return fail("no state directory (neither XDG_STATE_HOME nor HOME names a usable one)");
     std::error_code ec;
     std::filesystem::create_directories(state_dir, ec);
     if (ec) return fail("cannot create " + state_dir + ": " + ec.message());
@@ -303,10 +318,12 @@ bool journal_file::write_all(std::string_view text) {
     return true;
 }
 
-void journal_file::start(const journal_header& header) {
-    if (fd_ < 0) return;
+bool journal_file::start(const journal_header& header) {
+    if (fd_ < 0) return false;
     ok_ = ::ftruncate(fd_, 0) == 0;
-    if (write_all(render_header(header)) && ::fsync(fd_) == 0) fsync_dir(dir_);
+    if (!write_all(render_header(header)) || ::fsync(fd_) != 0) return ok_ = false;
+    fsync_dir(dir_);
+    return true;
 }
 
 void journal_file::record(const journal_part& part) {

@@ -82,11 +82,6 @@ struct journal_state {
 std::string entry_identity(const std::string& destination, const std::string& absolute_path);
 // The file name of an entry: hex SHA-256 of its identity, ".journal".
 std::string entry_file_name(const std::string& identity);
-// The state directory: $XDG_STATE_HOME/hoist/uploads if that is set and
-// absolute (the XDG spec ignores relative values), else $HOME/.local/state/hoist/uploads;
-// empty when neither is usable.
-std::string default_state_dir(const std::function<std::optional<std::string>(const std::string&)>& env);
-
 std::string render_header(const journal_header& h);   // one line, newline included
 std::string render_part(const journal_part& p);       // one line, newline included
 // Parses a journal file's text; never throws.
@@ -144,8 +139,8 @@ public:
     const std::string& identity() const noexcept { return identity_; }
     // Reads and parses the entry; drops a torn tail so that appends start on a line of their own.
     journal_state load();
-    // Replaces the entry with a new upload's header, fsync'ed.
-    void start(const journal_header& header);
+    // Replaces the entry with a new upload's header, fsync'ed; false if that failed.
+    bool start(const journal_header& header);
     // Appends one confirmed part (no fsync: see the policy above).
     void record(const journal_part& part);
     // The upload completed or was aborted: the entry goes.

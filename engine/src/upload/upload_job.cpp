@@ -173,12 +173,11 @@ net::awaitable<upload_result> upload_job::run_positional(const positional_source
 net::awaitable<bool> upload_job::try_resume(const resumable_file& file, protocol::part_plan& plan) {
     const std::string entry = entry_identity(backend_->destination(), file.absolute_path);
     std::string why;
-    journal_ = journal_file::open(opt_.state_dir.empty() ? default_state_dir([](const std::string& name) {
+    auto getenv = [](const std::string& name) {
         const char* v = std::getenv(name.c_str());
         return v ? std::optional<std::string>(v) : std::nullopt;
-    })
-                                                         : opt_.state_dir,
-                                  entry, &why);
+    };
+    journal_ = journal_file::open(opt_.state_dir.empty() ? default_state_dir(getenv) : opt_.state_dir, entry, &why);
     if (!journal_) {
         resume_note_ = "this upload cannot be resumed: " + why;
         co_return false;
@@ -211,6 +210,9 @@ net::awaitable<bool> upload_job::try_resume(const resumable_file& file, protocol
     }
     const auto& h = *journal.header;
     backend_->adopt({h.upload_id, h.s3_key, h.upload_token});
+    // From here an upload exists for a cancel to handle (hoist cp's signal
+    // watcher waits for the engine after its first report).
+    report(true);
     if (opt_.via && h.part_size != plan.part_size) {
         plan = protocol::plan_parts(file.identity.size, h.part_size);
         plan_in_flight(plan);
@@ -245,9 +247,9 @@ net::awaitable<bool> upload_job::try_resume(const resumable_file& file, protocol
 void upload_job::start_journal(const resumable_file& file, const protocol::part_plan& plan) {
     if (!journal_) return;
     auto handle = backend_->handle();
-    journal_->start({journal_->identity(), handle.upload_id, handle.s3_key, handle.upload_token, plan.part_size,
-                     std::string(protocol::to_string(backend_->checksum())), file.identity});
-    journal_live_ = true;
+    journal_live_ = journal_->start({journal_->identity(), handle.upload_id, handle.s3_key, handle.upload_token,
+                                     plan.part_size, std::string(protocol::to_string(backend_->checksum())),
+                                     file.identity});
 }
 
 bool upload_job::still_matches(const journal_part& kept, const protocol::integrity& now) const {
@@ -430,6 +432,8 @@ net::awaitable<upload_result> upload_job::finish(std::uint64_t size) {
     // The entry goes with its upload; it stays while the upload can go on.
     if (journal_ && (aborted || (journal_live_ && completed_) || (!journal_live_ && journal_disposable_)))
         journal_->remove();
+    else if (open && journal_live_)
+        message += "; uploading the same file to the same destination again resumes it";
     throw upload_error(code, message, open ? id : "", aborted);
 }
 

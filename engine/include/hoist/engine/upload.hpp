@@ -209,6 +209,13 @@ private:
     std::shared_ptr<state> state_;
 };
 
+// The resume journal's directory (upload_options::state_dir when empty):
+// $XDG_STATE_HOME/hoist/uploads if that is set and absolute (the XDG spec
+// ignores relative values) and its parent exists, else
+// $HOME/.local/state/hoist/uploads if HOME is an existing directory; empty
+// when neither is usable. `env` looks a variable up (std::getenv for the process's).
+std::string default_state_dir(const std::function<std::optional<std::string>(const std::string&)>& env);
+
 // Uploads a regular file (or, for "-", standard input: a regular file behind
 // stdin is read positionally, a pipe as a stream of unknown size). Blocks.
 // Throws upload_error.
