@@ -426,6 +426,8 @@ BOOST_AUTO_TEST_CASE(a_killed_upload_resumes_on_the_next_run) {
     BOOST_TEST(r.exit_code == 0, "exit " << r.exit_code << ", stderr: " << r.err);
     BOOST_TEST((server.object("bucket", "obj") == data), "the object differs from the file");
     const auto sent_again = server.statistics().part_bytes - stored_before;
+    BOOST_TEST_MESSAGE("killed at " << stored_before << " stored part bytes; the second run sent " << sent_again
+                                    << " of " << data.size() << " bytes; stdout: " << r.out);
     BOOST_TEST(sent_again <= data.size() * 55 / 100, sent_again << " of " << data.size() << " bytes sent again");
     BOOST_TEST(sent_again > 0u);
     BOOST_TEST(r.out.find("\"parts_resumed\":") != std::string::npos, r.out);

@@ -86,7 +86,11 @@ struct fixture {
 
     // Runs an upload that is cancelled once `parts` parts are confirmed; it
     // must fail as cancelled, and (with keep_on_failure) leave its upload open.
+    // One part at a time: the cancel comes from the report of the last part
+    // confirmed, before the next one starts, so no part is still arriving at
+    // the server when the counters are read.
     std::string interrupted(const fs::path& path, e::upload_options o, std::uint32_t parts) {
+        o.concurrency = 1;
         e::cancel_token cancel;
         auto on_progress = [&](const e::progress& pr) {
             if (pr.parts_done >= parts) cancel.cancel();
@@ -150,7 +154,7 @@ BOOST_AUTO_TEST_CASE(an_interrupted_upload_sends_only_the_missing_parts) {
     BOOST_TEST(f.server.open_uploads().size() == 1u);
     BOOST_REQUIRE(f.journal_files().size() == 1u);
     const auto stored_before = f.server.statistics().part_bytes;
-    BOOST_TEST(stored_before >= 4 * 5 * MiB);
+    BOOST_TEST(stored_before == 4 * 5 * MiB);
 
     const int requests_before = f.part_requests();
     e::upload_result r;
@@ -164,7 +168,7 @@ BOOST_AUTO_TEST_CASE(an_interrupted_upload_sends_only_the_missing_parts) {
     BOOST_TEST((*stored == data), "the object differs from the file");
     BOOST_TEST(r.upload_id == id);   // the same upload, continued
     BOOST_TEST(r.parts == 8u);
-    BOOST_TEST(r.parts_resumed >= 4u);
+    BOOST_TEST(r.parts_resumed == 4u);
     BOOST_TEST(r.bytes_resumed == r.parts_resumed * 5 * MiB);
     // The server saw only the rest: parts and bytes.
     const auto sent_again = f.server.statistics().part_bytes - stored_before;
@@ -257,7 +261,7 @@ BOOST_AUTO_TEST_CASE(an_aborted_upload_leaves_no_entry_and_resume_off_writes_non
     o = f.options();
     o.resume = false;
     f.interrupted(path, o, 1);
-    BOOST_TEST(!fs::exists(f.state), "resume off writes no journal");
+    BOOST_TEST(f.journal_files().empty(), "resume off writes no journal");
     // ... and does not resume either: a new upload.
     auto r = e::upload_file(path.string(), o);
     BOOST_TEST(r.parts_resumed == 0u);
