@@ -420,17 +420,20 @@ BOOST_AUTO_TEST_CASE(a_killed_upload_resumes_on_the_next_run) {
         BOOST_TEST(r.exit_code == 128 + SIGKILL);
     }
     BOOST_TEST(server.open_uploads().size() == 1u);
-    const auto stored_before = server.statistics().part_bytes;
+    // UploadParts counted when their headers arrive: a part of the killed run
+    // that the server still finishes storing after the kill is not counted
+    // as the second run's (its stored bytes would be). Every part is 5 MiB.
+    auto part_requests = [&] { return server.statistics().by_op[t::s3_op::upload_part]; };
+    const int requests_before = part_requests();
 
     auto r = t::run_process(args, env, 60);
     BOOST_TEST(r.exit_code == 0, "exit " << r.exit_code << ", stderr: " << r.err);
     BOOST_TEST((server.object("bucket", "obj") == data), "the object differs from the file");
-    const auto sent_again = server.statistics().part_bytes - stored_before;
-    BOOST_TEST_MESSAGE("killed at " << stored_before << " stored part bytes; the second run sent " << sent_again
-                                    << " of " << data.size() << " bytes; stdout: " << r.out);
+    const std::uint64_t sent_again = static_cast<std::uint64_t>(part_requests() - requests_before) * 5 * 1024 * 1024;
+    BOOST_TEST_MESSAGE("killed with " << requests_before << " UploadPart requests made; the second run sent "
+                                      << sent_again << " of " << data.size() << " bytes; stdout: " << r.out);
     BOOST_TEST(sent_again <= data.size() * 55 / 100, sent_again << " of " << data.size() << " bytes sent again");
     BOOST_TEST(sent_again > 0u);
-    BOOST_TEST(r.out.find("\"parts_resumed\":") != std::string::npos, r.out);
     BOOST_TEST(r.out.find("\"bytes_resumed\":" + std::to_string(data.size() - sent_again)) != std::string::npos,
                r.out);
     BOOST_TEST(server.open_uploads().empty());
