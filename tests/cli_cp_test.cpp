@@ -375,4 +375,119 @@ BOOST_AUTO_TEST_CASE(serve_stops_on_a_signal) {
     BOOST_TEST(r.err.find("stopping") != std::string::npos, r.err);
 }
 
+// Resume (issue 15): hoist killed with SIGKILL at about half of its parts, run
+// again with the same arguments, finishes byte-exact and sends at most ~55% of
+// the bytes again (the server's count of stored part bytes says so). The
+// journal lives under XDG_STATE_HOME, in the test's temporary directory.
+BOOST_AUTO_TEST_CASE(a_killed_upload_resumes_on_the_next_run) {
+    t::s3_test_server server;
+    server.create_bucket("bucket");
+    temp_dir dir;
+    auto file = dir.path / "data.bin";
+    std::string data(50 * 1024 * 1024, '\0');   // 10 parts of 5 MiB
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 2654435761u) >> 13);
+    std::ofstream(file, std::ios::binary) << data;
+    auto env = server_env(server);
+    env["XDG_STATE_HOME"] = (dir.path / "state").string();
+    const auto journals = dir.path / "state" / "hoist" / "uploads";
+    // Parts 6 to 10 answer late: the kill lands while they are in flight.
+    for (std::uint32_t n = 6; n <= 10; ++n)
+        server.inject({t::s3_op::upload_part, n}, {t::fault_kind::slow_first_byte, 1500ms});
+    const std::vector<std::string> args{HOIST_BINARY, "cp", file.string(), "s3://bucket/obj", "--endpoint-url",
+                                        server.endpoint_url(), "--ca-bundle", server.ca_file(), "--path-style",
+                                        "--part-size", "5MiB", "--concurrency", "2", "--quiet", "--json"};
+    // The parts the journal holds, as hoist recorded them.
+    auto journaled = [&] {
+        int lines = 0;
+        if (!fs::exists(journals)) return lines;
+        for (const auto& f : fs::directory_iterator(journals)) {
+            std::ifstream in(f.path());
+            std::string line;
+            while (std::getline(in, line)) lines += line.starts_with("{\"part\":");
+        }
+        return lines;
+    };
+    {
+        background_run run(args, env, 60);
+        bool half = false;
+        for (int i = 0; i < 5000 && !half && run.running(); ++i) {   // at most ~10 s
+            half = journaled() >= 5;
+            if (!half) std::this_thread::sleep_for(2ms);
+        }
+        BOOST_REQUIRE_MESSAGE(half, "hoist did not record 5 parts");
+        run.signal(SIGKILL);
+        auto r = run.result.get();
+        BOOST_TEST(r.exit_code == 128 + SIGKILL);
+    }
+    BOOST_TEST(server.open_uploads().size() == 1u);
+    // UploadParts counted when their headers arrive: a part of the killed run
+    // that the server still finishes storing after the kill is not counted
+    // as the second run's (its stored bytes would be). Every part is 5 MiB.
+    auto part_requests = [&] { return server.statistics().by_op[t::s3_op::upload_part]; };
+    const int requests_before = part_requests();
+
+    auto r = t::run_process(args, env, 60);
+    BOOST_TEST(r.exit_code == 0, "exit " << r.exit_code << ", stderr: " << r.err);
+    BOOST_TEST((server.object("bucket", "obj") == data), "the object differs from the file");
+    const std::uint64_t sent_again = static_cast<std::uint64_t>(part_requests() - requests_before) * 5 * 1024 * 1024;
+    BOOST_TEST_MESSAGE("killed with " << requests_before << " UploadPart requests made; the second run sent "
+                                      << sent_again << " of " << data.size() << " bytes; stdout: " << r.out);
+    BOOST_TEST(sent_again <= data.size() * 55 / 100, sent_again << " of " << data.size() << " bytes sent again");
+    BOOST_TEST(sent_again > 0u);
+    BOOST_TEST(r.out.find("\"bytes_resumed\":" + std::to_string(data.size() - sent_again)) != std::string::npos,
+               r.out);
+    BOOST_TEST(server.open_uploads().empty());
+    BOOST_TEST(journaled() == 0, "the completed upload's journal entry is removed");
+}
+
+// Ctrl-C with --keep-on-failure: the message says the upload can go on, and
+// the next run continues it; --no-resume neither continues nor records.
+BOOST_AUTO_TEST_CASE(keep_on_failure_says_the_upload_resumes_and_no_resume_starts_over) {
+    t::s3_test_server server;
+    server.create_bucket("bucket");
+    server.inject({t::s3_op::upload_part, 3}, {t::fault_kind::stall, 20000ms});
+    temp_dir dir;
+    auto file = dir.path / "data.bin";
+    std::string data(15 * 1024 * 1024, 'r');
+    std::ofstream(file, std::ios::binary) << data;
+    auto env = server_env(server);
+    env["XDG_STATE_HOME"] = (dir.path / "state").string();
+    std::vector<std::string> args{HOIST_BINARY, "cp", file.string(), "s3://bucket/obj", "--endpoint-url",
+                                  server.endpoint_url(), "--ca-bundle", server.ca_file(), "--path-style",
+                                  "--part-size", "5MiB", "--concurrency", "3"};
+    {
+        auto keep = args;
+        keep.push_back("--keep-on-failure");
+        keep.push_back("--quiet");
+        background_run run(keep, env, 60);
+        BOOST_REQUIRE(run.started());
+        bool in_flight = false;
+        for (int i = 0; i < 1000 && !in_flight; ++i) {
+            in_flight = server.statistics().by_op[t::s3_op::upload_part] >= 3;
+            std::this_thread::sleep_for(10ms);
+        }
+        BOOST_REQUIRE(in_flight);
+        std::this_thread::sleep_for(200ms);
+        run.signal(SIGINT);
+        auto r = run.result.get();
+        BOOST_TEST(r.exit_code == 130, "exit " << r.exit_code << ", stderr: " << r.err);
+        BOOST_TEST(r.err.find("again resumes it") != std::string::npos, r.err);
+    }
+    BOOST_REQUIRE(server.open_uploads().size() == 1u);
+    const auto kept = server.open_uploads().front();
+
+    auto no_resume = args;
+    no_resume.push_back("--no-resume");
+    auto fresh = t::run_process(no_resume, env, 60);
+    BOOST_TEST(fresh.exit_code == 0, fresh.err);
+    BOOST_TEST(fresh.err.find("resumed") == std::string::npos, fresh.err);
+    BOOST_TEST(server.open_uploads().size() == 1u, "--no-resume leaves the kept upload alone");
+
+    auto resumed = t::run_process(args, env, 60);
+    BOOST_TEST(resumed.exit_code == 0, resumed.err);
+    BOOST_TEST(resumed.err.find("resumed upload " + kept) != std::string::npos, resumed.err);
+    BOOST_TEST((server.object("bucket", "obj") == data));
+    BOOST_TEST(server.open_uploads().empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1110,6 +1110,7 @@ reply s3_test_server::impl::do_upload_part(const request_info& info, request& re
     reply r = ok(info);
     r.res.set(http::field::etag, "\"" + to_hex(part.md5) + "\"");
     if (up->crc32c) r.res.set("x-amz-checksum-crc32c", to_base64(part.crc32c));
+    stats_.part_bytes += part.data.size();
     up->parts[*info.part_number] = std::move(part);
     return r;
 }
@@ -1628,6 +1629,12 @@ std::vector<std::string> s3_test_server::open_uploads() const {
 std::vector<std::string> s3_test_server::aborted_uploads() const {
     std::lock_guard lock(impl_->mu_);
     return impl_->aborted_;
+}
+
+bool s3_test_server::forget_part(const std::string& upload_id, std::uint32_t n) {
+    std::lock_guard lock(impl_->mu_);
+    auto it = impl_->uploads_.find(upload_id);
+    return it != impl_->uploads_.end() && it->second.parts.erase(n) == 1;
 }
 
 s3_test_server::stats s3_test_server::statistics() const {

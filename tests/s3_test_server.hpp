@@ -94,6 +94,7 @@ public:
         int signature_failures = 0;   // requests refused for authentication
         int integrity_failures = 0;   // BadDigest, InvalidDigest, XAmzContentSHA256Mismatch
         std::map<s3_op, int> by_op;
+        std::uint64_t part_bytes = 0; // body bytes of the parts stored (UploadPart answered 200)
     };
 
     // Binds 127.0.0.1:0, generates the certificate (tls), starts the thread.
@@ -123,6 +124,9 @@ public:
     std::optional<std::string> object(const std::string& bucket, const std::string& key) const;
     std::vector<std::string> open_uploads() const;      // neither completed nor aborted
     std::vector<std::string> aborted_uploads() const;
+    // What a store may do behind a client's back: part `n` of an open upload
+    // is gone (false if there was none).
+    bool forget_part(const std::string& upload_id, std::uint32_t n);
     stats statistics() const;
     // One line per request, e.g. "PUT UploadPart part=3 -> 200",
     // "POST CompleteMultipartUpload -> 400 InvalidPart", "PUT UploadPart part=1 -> reset (fault)".

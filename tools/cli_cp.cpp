@@ -153,6 +153,10 @@ int cp_command::run_one(const std::string& source, const std::string& destinatio
     }
     signals.set_stage(signal_watcher::stage::local);
     display.finish(r);
+    if (!transfer.quiet && r.parts_resumed > 0)
+        std::cerr << "hoist: resumed upload " << r.upload_id << ": " << r.parts_resumed << " of " << r.parts
+                  << " parts (" << r.bytes_resumed << " bytes) were already stored and not sent again\n";
+    if (!transfer.quiet && !r.resume_note.empty()) std::cerr << "hoist: note: " << r.resume_note << '\n';
     if (!r.fallback_reason.empty() && !transfer.quiet)
         std::cerr << "hoist: warning: presigned PUTs failed (" << r.fallback_reason
                   << "); the parts went through the service instead\n";
@@ -174,7 +178,10 @@ int cp_command::run_one(const std::string& source, const std::string& destinatio
                               {"parts_in_flight", r.parts_in_flight},
                               {"congestion_control", r.congestion_control},
                               {"bucket", dest.bucket},
-                              {"key", r.key}};
+                              {"key", r.key},
+                              {"bytes_resumed", r.bytes_resumed},
+                              {"parts_resumed", r.parts_resumed}};
+        if (!r.resume_note.empty()) o["resume_note"] = r.resume_note;
         if (!r.fallback_reason.empty()) o["fallback_reason"] = r.fallback_reason;
         std::cout << boost::json::serialize(o) << '\n';
     }

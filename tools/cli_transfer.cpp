@@ -77,6 +77,9 @@ void transfer_options::add_to(CLI::App& app) {
                    "PEM CA bundle to verify the endpoint (default: AWS_CA_BUNDLE, else the system store)");
     app.add_flag("--no-verify-ssl", no_verify_ssl, "do not verify TLS certificates (insecure)");
     app.add_flag("--keep-on-failure", keep_on_failure, "on failure, keep the multipart upload and print its id");
+    app.add_flag("--no-resume", no_resume,
+                 "neither continue an interrupted upload of a file to its destination nor record this one "
+                 "(default: resume; the journal is under $XDG_STATE_HOME/hoist/uploads)");
     app.add_flag("--quiet", quiet, "no progress output");
     app.add_flag("--json", json, "print JSON on stdout (one object; for many files, one per file and a summary)");
     app.add_option("--content-type", content_type, "Content-Type of the objects")->capture_default_str();
@@ -124,6 +127,9 @@ engine::upload_options transfer_options::make(const CLI::App& app, const protoco
     opt.connect_timeout = std::chrono::seconds(connect_timeout);
     opt.response_timeout = std::chrono::seconds(read_timeout);
     opt.keep_on_failure = keep_on_failure;
+    // Only named regular files resume (the engine decides that); streams have nothing to continue from.
+    opt.resume = !no_resume;
+    if (opt.resume) opt.state_dir = engine::default_state_dir(env);
     opt.content_type = content_type;
     bytes_per_second();   // a bad --max-bandwidth is a usage error before anything starts
 

@@ -25,6 +25,7 @@ struct transfer_options {
     std::optional<std::string> ca_bundle;
     bool no_verify_ssl = false;
     bool keep_on_failure = false;
+    bool no_resume = false;
     bool quiet = false;
     bool json = false;
     std::string content_type = "application/octet-stream";

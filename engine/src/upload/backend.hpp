@@ -41,6 +41,14 @@ public:
 // whose answer never came.
 enum class upload_state { open, gone };
 
+// What names a multipart upload across runs (the resume journal keeps it):
+// the upload id, and through a service the key it chose and its upload token.
+struct upload_handle {
+    std::string upload_id;
+    std::string s3_key;
+    std::string upload_token;
+};
+
 // One pool's connection counters at the time an upload began using it: the
 // upload reports what changed since. (On a client shared by concurrent
 // uploads to one endpoint, the others' connections show too.)
@@ -85,6 +93,17 @@ public:
     virtual net::awaitable<void> abort() = 0;
     // One PutObject; returns the ETag.
     virtual net::awaitable<std::string> put_object(body_source& body, const protocol::integrity& check) = 0;
+
+    // Every part the server holds (ListParts, all pages), or nullopt when the
+    // upload is gone (NoSuchUpload). Throws step_error otherwise.
+    virtual net::awaitable<std::optional<std::vector<protocol::part_info>>> list_parts() = 0;
+
+    // The identity of the destination for the resume journal: the same text for
+    // the same destination on every run.
+    virtual std::string destination() const = 0;
+    // This upload's handle, and taking over an earlier run's instead of create().
+    virtual upload_handle handle() const = 0;
+    virtual void adopt(const upload_handle& h) = 0;
 
     virtual const std::string& upload_id() const = 0;
     virtual std::string key() const = 0;

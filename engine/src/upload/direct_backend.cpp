@@ -63,6 +63,33 @@ public:
         throw step_error::from(r);
     }
 
+    net::awaitable<std::optional<std::vector<protocol::part_info>>> list_parts() override {
+        std::vector<protocol::part_info> parts;
+        std::uint32_t marker = 0;
+        // 10,000 parts at S3's 1,000 a page, plus slack for a server with smaller pages;
+        // a marker that does not advance ends the walk.
+        for (int page = 0; page < 10'001; ++page) {
+            auto r = co_await attempt(
+                "ListParts", [&] { return protocol::list_parts(opt_.location, upload_id_, marker); }, nullptr, true,
+                opt_.max_attempts);
+            if (!r.ok && r.s3_code == "NoSuchUpload") co_return std::nullopt;
+            if (!r.ok) throw step_error::from(r);
+            auto parsed = protocol::parse_list_parts(r.response.body);
+            auto* p = std::get_if<protocol::list_parts_page>(&parsed);
+            if (!p) throw step_error(upload_errc::rejected, "ListParts: unexpected answer");
+            parts.insert(parts.end(), p->parts.begin(), p->parts.end());
+            if (!p->is_truncated || p->next_part_number_marker <= marker) break;
+            marker = p->next_part_number_marker;
+        }
+        co_return parts;
+    }
+
+    std::string destination() const override {
+        return "s3\n" + opt_.location.ep.origin() + "\n" + opt_.location.bucket + "\n" + opt_.location.key;
+    }
+    upload_handle handle() const override { return {upload_id_, opt_.location.key, {}}; }
+    void adopt(const upload_handle& h) override { upload_id_ = h.upload_id; }
+
     net::awaitable<std::string> verify(std::uint64_t size) override {
         // A PutObject whose answer proved the server checked our checksum
         // needs no HeadObject: for many small files that is half the requests.

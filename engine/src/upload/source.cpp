@@ -37,6 +37,8 @@ file_source::file_source(int fd, std::string name, bool owned) : fd_(fd), owned_
     }
     size_ = static_cast<std::uint64_t>(st.st_size);
     mtime_ = st.st_mtim;
+    identity_ = {size_, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+                 static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_dev)};
 #ifdef POSIX_FADV_SEQUENTIAL
     ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -54,7 +56,8 @@ file_source file_source::open(const std::string& path) {
 file_source file_source::adopt(int fd, std::string name) { return file_source(fd, std::move(name), false); }
 
 file_source::file_source(file_source&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)), owned_(o.owned_), name_(std::move(o.name_)), size_(o.size_), mtime_(o.mtime_) {}
+    : fd_(std::exchange(o.fd_, -1)), owned_(o.owned_), name_(std::move(o.name_)), size_(o.size_), mtime_(o.mtime_),
+      identity_(o.identity_) {}
 
 file_source::~file_source() {
     if (fd_ >= 0 && owned_) ::close(fd_);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "connection.hpp"
+#include "journal.hpp"
 
 #include <sys/stat.h>
 
@@ -53,6 +54,8 @@ public:
                          const std::function<void(const char*, std::size_t)>& consume) const override;
     // True when size or mtime differ from those seen at open.
     bool changed() const override;
+    // Size, mtime, inode and device as seen at open (the resume journal's "same file").
+    file_identity identity() const noexcept { return identity_; }
 
 private:
     file_source(int fd, std::string name, bool owned);
@@ -61,6 +64,7 @@ private:
     std::string name_;
     std::uint64_t size_ = 0;
     timespec mtime_{};
+    file_identity identity_;
 };
 
 // Bytes in memory, shared with the caller (client::async_upload of upload_source::memory).

@@ -9,6 +9,9 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+
 namespace hoist::engine::detail {
 
 // ---- rate -----------------------------------------------------------------------
@@ -107,7 +110,13 @@ net::awaitable<upload_result> upload_job::run(upload_source source) {
         co_return co_await run_positional(file);
     }
     auto file = file_source::open(source.path());
-    co_return co_await run_positional(file);
+    std::optional<resumable_file> resumable;
+    if (opt_.resume) {
+        std::error_code ec;
+        auto absolute = std::filesystem::absolute(source.path(), ec);
+        if (!ec) resumable = resumable_file{absolute.lexically_normal().string(), file.identity()};
+    }
+    co_return co_await run_positional(file, std::move(resumable));
 }
 
 // Under BBR an upload of two parts goes one part at a time (protocol::parts_in_flight
@@ -119,7 +128,8 @@ void upload_job::plan_in_flight(const protocol::part_plan& plan) {
     parts_in_flight_ = protocol::parts_in_flight(opt_.concurrency, plan.part_count, cc);
 }
 
-net::awaitable<upload_result> upload_job::run_positional(const positional_source& source) {
+net::awaitable<upload_result> upload_job::run_positional(const positional_source& source,
+                                                         std::optional<resumable_file> resumable) {
     const std::uint64_t size = source.size();
     total_ = size;
     std::optional<step_error> failed;
@@ -135,9 +145,12 @@ net::awaitable<upload_result> upload_job::run_positional(const positional_source
             // Open the connections the first parts will use at once: Create takes
             // the first one ready, the others finish their handshakes meanwhile.
             backend_->warm(parts_in_flight_);
-            if (auto decided = co_await backend_->create(size); decided && *decided != plan.part_size) {
-                plan = protocol::plan_parts(size, *decided);   // the service plans the parts
-                plan_in_flight(plan);
+            if (!resumable || !co_await try_resume(*resumable, plan)) {
+                if (auto decided = co_await backend_->create(size); decided && *decided != plan.part_size) {
+                    plan = protocol::plan_parts(size, *decided);   // the service plans the parts
+                    plan_in_flight(plan);
+                }
+                if (resumable) start_journal(*resumable, plan);
             }
             co_await send_parts(source, plan);
             if (!failure_ && source.changed())
@@ -155,6 +168,93 @@ net::awaitable<upload_result> upload_job::run_positional(const positional_source
     }
     if (failed) fail(failed->code, failed->what());
     co_return co_await finish(size);
+}
+
+net::awaitable<bool> upload_job::try_resume(const resumable_file& file, protocol::part_plan& plan) {
+    const std::string entry = entry_identity(backend_->destination(), file.absolute_path);
+    std::string why;
+    auto getenv = [](const std::string& name) {
+        const char* v = std::getenv(name.c_str());
+        return v ? std::optional<std::string>(v) : std::nullopt;
+    };
+    journal_ = journal_file::open(opt_.state_dir.empty() ? default_state_dir(getenv) : opt_.state_dir, entry, &why);
+    if (!journal_) {
+        resume_note_ = "this upload cannot be resumed: " + why;
+        co_return false;
+    }
+    const auto journal = journal_->load();
+    journal_disposable_ = !journal.header;   // an empty or unusable entry names no upload
+    const std::string checksum(protocol::to_string(backend_->checksum()));
+    // Through a service the part size is the service's, learnt at start: the journal's is taken.
+    std::optional<std::uint64_t> part_size;
+    if (!opt_.via) part_size = plan.part_size;
+    auto match = match_journal(journal, entry, file.identity, part_size, checksum);
+    resume_note_ = match.reason;
+    auto abort_stale = [&](const std::string& why_stale) -> net::awaitable<void> {
+        const auto& h = *journal.header;
+        backend_->adopt({h.upload_id, h.s3_key, h.upload_token});
+        std::string outcome = " (upload " + h.upload_id + " aborted)";
+        try {
+            co_await backend_->abort();
+        } catch (const step_error& e) {
+            outcome = "; its upload " + h.upload_id + " could not be aborted: " + e.what();
+            journal_disposable_ = false;   // the entry still names it, until a new upload replaces it
+        }
+        if (outcome.front() == ' ') journal_disposable_ = true;
+        backend_->adopt({});
+        resume_note_ = "started over: " + why_stale + outcome;
+    };
+    if (!match.resume) {
+        if (!match.stale_upload_id.empty()) co_await abort_stale(match.reason);
+        co_return false;
+    }
+    const auto& h = *journal.header;
+    backend_->adopt({h.upload_id, h.s3_key, h.upload_token});
+    // From here an upload exists for a cancel to handle (hoist cp's signal
+    // watcher waits for the engine after its first report).
+    report(true);
+    if (opt_.via && h.part_size != plan.part_size) {
+        plan = protocol::plan_parts(file.identity.size, h.part_size);
+        plan_in_flight(plan);
+    }
+    std::optional<std::vector<protocol::part_info>> listed;
+    std::optional<std::string> refused;
+    try {
+        listed = co_await backend_->list_parts();
+    } catch (const step_error& e) {
+        // A refusal (ListParts not allowed, a service token expired): the
+        // upload cannot be continued from here. Anything else (no answer) is
+        // the upload's failure, as for any step.
+        if (e.status < 400 || e.status >= 500) throw;
+        refused = e.what();
+    }
+    if (refused) {
+        co_await abort_stale("ListParts was refused (" + *refused + ")");
+        co_return false;
+    }
+    auto decision = decide_resume(journal, plan, listed);
+    if (decision.start_over) {
+        backend_->adopt({});
+        journal_disposable_ = true;
+        resume_note_ = "started over: the interrupted upload " + h.upload_id + " is no longer on the server";
+        co_return false;
+    }
+    keep_ = std::move(decision.keep);
+    journal_live_ = true;
+    co_return true;
+}
+
+void upload_job::start_journal(const resumable_file& file, const protocol::part_plan& plan) {
+    if (!journal_) return;
+    auto handle = backend_->handle();
+    journal_live_ = journal_->start({journal_->identity(), handle.upload_id, handle.s3_key, handle.upload_token,
+                                     plan.part_size, std::string(protocol::to_string(backend_->checksum())),
+                                     file.identity});
+}
+
+bool upload_job::still_matches(const journal_part& kept, const protocol::integrity& now) const {
+    // Without a checksum the server's and the journal's ETags are all there is.
+    return now.type == protocol::integrity::kind::none || now.base64 == kept.checksum;
 }
 
 net::awaitable<void> upload_job::put_single(const positional_source& source) {
@@ -180,6 +280,25 @@ net::awaitable<void> upload_job::send_parts(const positional_source& source, con
         if (auto p = permits_.try_acquire()) unused.push_back(std::move(*p));
     report(true);
     for (std::uint32_t n = 1; n <= plan.part_count && !stopping(); ++n) {
+        if (auto kept = keep_.find(n); kept != keep_.end()) {
+            // Stored by an earlier run: skipped if the file still holds those
+            // bytes (a same-size, same-mtime rewrite is caught here), else resent.
+            integrity_builder check(backend_->checksum());
+            net::error_code rec;
+            if (backend_->checksum() != protocol::integrity::kind::none)
+                rec = source.scan(plan.offset(n), plan.size(n), [&](const char* p, std::size_t len) { check.update(p, len); });
+            if (!rec && still_matches(kept->second, check.finish())) {
+                completed_parts_[n - 1] = {n, kept->second.etag,
+                                           backend_->checksum() == protocol::integrity::kind::crc32c
+                                               ? kept->second.checksum
+                                               : ""};
+                ++parts_done_;
+                ++parts_resumed_;
+                bytes_resumed_ += plan.size(n);
+                acked_ += plan.size(n);
+                continue;
+            }
+        }
         // The permit comes first: no part's coroutine or buffer exists without one.
         auto [ec, permit] = co_await permits_.acquire();
         if (ec || stopping()) break;
@@ -222,6 +341,7 @@ net::awaitable<void> upload_job::send_part(std::uint32_t number, std::unique_ptr
         auto& part = completed_parts_[number - 1];
         part = {number, etag, check.type == protocol::integrity::kind::crc32c ? check.base64 : ""};
         if (!part.etag.empty() && part.etag.front() != '"') part.etag = "\"" + part.etag + "\"";
+        if (journal_live_) journal_->record({number, part.etag, check.base64, body->size()});
         ++parts_done_;
         acked(body->size());
     } catch (const step_error& e) {
@@ -286,6 +406,7 @@ net::awaitable<upload_result> upload_job::finish(std::uint64_t size) {
     // object is stored, and that is the outcome.
     if (!failed && (!failure_ || (multipart_ && completed_))) {
         succeeded_ = true;
+        if (journal_) journal_->remove();
         co_return result(size);
     }
     if (failed) fail(failed->code, failed->what());
@@ -308,6 +429,11 @@ net::awaitable<upload_result> upload_job::finish(std::uint64_t size) {
     } else if (open) {
         message += " (kept multipart upload " + id + " for reuse)";
     }
+    // The entry goes with its upload; it stays while the upload can go on.
+    if (journal_ && (aborted || (journal_live_ && completed_) || (!journal_live_ && journal_disposable_)))
+        journal_->remove();
+    else if (open && journal_live_)
+        message += "; uploading the same file to the same destination again resumes it";
     throw upload_error(code, message, open ? id : "", aborted);
 }
 
@@ -413,6 +539,9 @@ upload_result upload_job::result(std::uint64_t size) const {
     out.parts_in_flight = multipart_ ? parts_in_flight_ : 0;
     out.congestion_control = congestion_control_;
     out.fallback_reason = backend_->fallback_reason();
+    out.bytes_resumed = bytes_resumed_;
+    out.parts_resumed = parts_resumed_;
+    out.resume_note = resume_note_;
     return out;
 }
 
@@ -450,6 +579,7 @@ void upload_job::report(bool force) {
     p.parts_done = parts_done_;
     p.parts_total = parts_total_;
     p.retries = retries_;
+    p.bytes_resumed = bytes_resumed_;
     p.rate_bytes_per_s = meter_.rate();
     p.elapsed = now - started_;
     p.method = multipart_ ? backend_->multipart_method() : backend_->single_method();

@@ -15,6 +15,7 @@
 
 #include "backend.hpp"
 #include "client_core.hpp"
+#include "journal.hpp"
 #include "request_runner.hpp"
 #include "semaphore.hpp"
 #include "source.hpp"
@@ -64,7 +65,23 @@ private:
         byte_budget::lease buffered;
     };
 
-    net::awaitable<upload_result> run_positional(const positional_source& source);
+    // A regular file that may resume: its absolute path and identity.
+    struct resumable_file {
+        std::string absolute_path;
+        file_identity identity;
+    };
+
+    net::awaitable<upload_result> run_positional(const positional_source& source,
+                                                 std::optional<resumable_file> resumable = std::nullopt);
+    // Looks up the journal and, when an earlier run's upload can go on, adopts
+    // it and fills keep_ from ListParts; `plan` becomes the earlier run's
+    // (through a service, whose part size the journal holds). False: create a
+    // new upload (a stale one was aborted first, if the file changed).
+    net::awaitable<bool> try_resume(const resumable_file& file, protocol::part_plan& plan);
+    // Starts the journal entry of a newly created upload.
+    void start_journal(const resumable_file& file, const protocol::part_plan& plan);
+    // A kept part is skipped only if the file still holds what was sent.
+    bool still_matches(const journal_part& kept, const protocol::integrity& now) const;
     net::awaitable<upload_result> run_stream(int fd);
     net::awaitable<void> put_single(const positional_source& source);
     net::awaitable<void> send_parts(const positional_source& source, const protocol::part_plan& plan);
@@ -101,6 +118,15 @@ private:
     std::uint64_t planned_part_size_ = 0;
     std::uint32_t parts_in_flight_ = 0;
     std::string congestion_control_;
+
+    // Resume (upload_options::resume)
+    std::optional<journal_file> journal_;          // held (locked) while the upload runs
+    bool journal_live_ = false;                    // the entry describes this upload
+    bool journal_disposable_ = false;              // ... or no upload that may still exist
+    std::map<std::uint32_t, journal_part> keep_;   // parts an earlier run stored
+    std::uint64_t bytes_resumed_ = 0;
+    std::uint32_t parts_resumed_ = 0;
+    std::string resume_note_;
 
     clock::time_point started_ = clock::now(), last_report_{};
     rate_meter meter_;

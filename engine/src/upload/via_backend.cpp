@@ -94,6 +94,29 @@ public:
         throw failure("list-parts", r);
     }
 
+    net::awaitable<std::optional<std::vector<protocol::part_info>>> list_parts() override {
+        protocol::list_parts_request request{upload_};
+        auto r = co_await call_service("list-parts", protocol::request_json(request), true);
+        if (!r.ok && r.status == 404) co_return std::nullopt;   // the service's no_such_upload
+        if (!r.ok) throw failure("list-parts", r);
+        auto answer = parse("list-parts", [&] { return protocol::parse_list_parts_response(r.response.body); });
+        co_return std::move(answer.parts);
+    }
+
+    std::string destination() const override {
+        return "via\n" + opt_.via->service.origin() + "\n" + opt_.via->file_name;
+    }
+    upload_handle handle() const override { return {upload_.upload_id, upload_.s3_key, upload_.upload_token}; }
+    void adopt(const upload_handle& h) override {
+        upload_.upload_id = h.upload_id;
+        upload_.s3_key = h.s3_key;
+        upload_.upload_token = h.upload_token;
+        part_urls_.clear();
+        // The service's url_batch is learnt from start's answer only, and a
+        // presign call above it is refused: one URL a call is always accepted.
+        batch_ = 1;
+    }
+
     // The service checked the stored object (HeadObject) and reported its size
     // at Complete; a single presigned PUT's 200 with Content-MD5 is its own
     // confirmation.

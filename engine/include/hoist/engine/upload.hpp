@@ -107,6 +107,19 @@ struct upload_options {
     std::uint64_t max_bytes_per_second = 0;
 
     bool keep_on_failure = false;   // do not abort a failed multipart upload (its id is in the error)
+    // Resume an interrupted multipart upload of the same regular file to the
+    // same destination (streams never resume): a journal entry per upload
+    // under `state_dir` records the upload id, the file's identity (size, mtime,
+    // inode, device) and each confirmed part; the next run asks ListParts and
+    // sends only the parts the server and the journal do not both confirm. A
+    // changed file starts over and its old upload is aborted. The entry goes
+    // when the upload completes or is aborted; it stays after a crash, or a
+    // failure with keep_on_failure (or whose abort failed). Off in the library
+    // (it writes to the user's state directory); `hoist cp` turns it on.
+    bool resume = false;
+    // Where the journal lives; empty: $XDG_STATE_HOME/hoist/uploads, else
+    // ~/.local/state/hoist/uploads.
+    std::string state_dir;
     std::string content_type = "application/octet-stream";
     std::uint64_t slice_size = 128 * 1024;      // read-and-send unit of a streamed part (x concurrency = send buffers)
     std::uint64_t seed = 0;                     // backoff jitter seed; 0 = random
@@ -120,6 +133,7 @@ struct progress {
     std::uint32_t parts_done = 0;
     std::uint32_t parts_total = 0;              // 0 while unknown (stdin)
     std::uint32_t retries = 0;
+    std::uint64_t bytes_resumed = 0;            // of bytes_acked, confirmed by an earlier run (not sent again)
     double rate_bytes_per_s = 0;                // recent rate over the last few seconds
     std::chrono::duration<double> elapsed{};
     std::string method;                          // as upload_result::method
@@ -144,6 +158,12 @@ struct upload_result {
     std::uint32_t parts_in_flight = 0;  // parts sent at once, as planned (0: a single PutObject)
     std::string congestion_control;     // of the sockets, as the kernel names it ("" unknown)
     std::string fallback_reason;        // via: why presigned PUTs gave way to the proxy, if they did
+    // Resume (upload_options::resume): what an earlier run had stored and was
+    // not sent again, and why an interrupted upload was not continued ("" if
+    // there was none, or it was).
+    std::uint64_t bytes_resumed = 0;
+    std::uint32_t parts_resumed = 0;
+    std::string resume_note;
 };
 
 enum class upload_errc {
@@ -188,6 +208,13 @@ public:
 private:
     std::shared_ptr<state> state_;
 };
+
+// The resume journal's directory (upload_options::state_dir when empty):
+// $XDG_STATE_HOME/hoist/uploads if that is set and absolute (the XDG spec
+// ignores relative values) and its parent exists, else
+// $HOME/.local/state/hoist/uploads if HOME is an existing directory; empty
+// when neither is usable. `env` looks a variable up (std::getenv for the process's).
+std::string default_state_dir(const std::function<std::optional<std::string>(const std::string&)>& env);
 
 // Uploads a regular file (or, for "-", standard input: a regular file behind
 // stdin is read positionally, a pipe as a stream of unknown size). Blocks.
