@@ -11,7 +11,11 @@
 
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <filesystem>
+#include <future>
+#include <thread>
 #include <fstream>
 #include <random>
 #include <set>
@@ -208,6 +212,38 @@ BOOST_AUTO_TEST_CASE(a_failed_file_does_not_stop_the_others_unless_fail_fast) {
     auto ff_summary = json_lines(ff.out).back();
     BOOST_TEST(ff_summary.at("uploaded").as_int64() < static_cast<std::int64_t>(f.files.size() - 1));
     BOOST_TEST(f.server.open_uploads().empty());
+}
+
+BOOST_AUTO_TEST_CASE(ctrl_c_aborts_every_multipart_upload_in_flight) {
+    fixture f;
+    std::mt19937 rng(3);
+    for (int i = 0; i < 3; ++i) {
+        std::string data(9 * 1024 * 1024, '\0');
+        for (auto& c : data) c = static_cast<char>(rng());
+        std::ofstream(f.src / ("large" + std::to_string(i) + ".bin"), std::ios::binary) << data;
+    }
+    std::atomic<int> pid{0};
+    auto args = std::vector<std::string>{HOIST_BINARY, "cp", "-r", f.src.string(), "s3://bkt/int/", "--endpoint-url",
+                                         f.server.endpoint_url(), "--ca-bundle", f.server.ca_file(),
+                                         "--max-bandwidth", "1MB/s", "--quiet"};
+    auto run = std::async(std::launch::async, [&] {
+        return t::run_process(args,
+                              {{"AWS_ACCESS_KEY_ID", f.server.config().access_key_id},
+                               {"AWS_SECRET_ACCESS_KEY", f.server.config().secret},
+                               {"HOME", "/nonexistent"}},
+                              60, {}, -1, [&](int p) { pid = p; });
+    });
+    // Wait (at most 20 s) until the four multipart uploads (these three and the
+    // fixture's big.bin) exist, then interrupt.
+    for (int i = 0; i < 400 && f.server.open_uploads().size() < 4; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    BOOST_TEST_REQUIRE(f.server.open_uploads().size() == 4u);
+    ::kill(pid, SIGINT);
+    auto r = run.get();
+    BOOST_TEST(r.exit_code == 130, "exit " << r.exit_code << ", stderr: " << r.err);
+    BOOST_TEST(f.server.open_uploads().empty());
+    BOOST_TEST(f.server.aborted_uploads().size() == 4u);
+    BOOST_TEST(!f.server.object("bkt", "int/large0.bin").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(bad_arguments_are_usage_errors) {

@@ -136,7 +136,8 @@ void bulk_run::unchanged(const std::string& path, const std::string& key, std::u
 
 void bulk_run::on_outcome(const engine::file_outcome& o) {
     if (o.ok) retries_ += o.result.retries;
-    else if (o.code != engine::upload_errc::cancelled || !batch_->stopping())
+    else if (o.code == engine::upload_errc::cancelled && batch_->stopping()) ++cancelled_;
+    else
         report_failure(o.key, o.error + (o.upload_id.empty() ? ""
                                          : o.aborted ? " (upload " + o.upload_id + " aborted)"
                                                      : " (upload " + o.upload_id + " left on the server)"));
@@ -150,6 +151,10 @@ void bulk_run::on_outcome(const engine::file_outcome& o) {
         j["parts"] = o.result.parts;
         j["retries"] = o.result.retries;
         if (!o.result.upload_id.empty()) j["upload_id"] = o.result.upload_id;
+        if (o.result.parts_resumed > 0) {
+            j["bytes_resumed"] = o.result.bytes_resumed;
+            j["parts_resumed"] = o.result.parts_resumed;
+        }
     } else {
         j["bytes"] = 0;
         j["error"] = o.error;
@@ -177,7 +182,7 @@ void bulk_run::tick(bool final) {
         if (dt > 0) rate = static_cast<double>(samples_.back().second - samples_.front().second) / dt;
     }
     auto t = batch_->totals();
-    std::uint64_t failed = t.failed + local_failures_;
+    std::uint64_t failed = t.failed - cancelled_ + local_failures_;
     std::string line = "files " + std::to_string(t.succeeded) + "/" + std::to_string(t.submitted) +
                        (failed ? " (" + std::to_string(failed) + " failed)" : "") + "  " +
                        progress_display::format_bytes(static_cast<double>(stats.bytes_acked)) + " / " +
@@ -198,13 +203,15 @@ void bulk_run::tick(bool final) {
     }
 }
 
-int bulk_run::finish(int signal_number) {
+int bulk_run::finish(const signal_watcher& signals) {
     batch_->finish();
+    const int signal_number = signals.signal_number();
     if (drawn_ && tty_) std::cerr << "\r\033[K" << std::flush;
     auto t = batch_->totals();
     auto stats = client_->stats();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    std::uint64_t failed = t.failed + local_failures_;
+    // Files cut by a Ctrl-C or --fail-fast are "cancelled", not failures of their own.
+    std::uint64_t failed = t.failed - cancelled_ + local_failures_;
     if (transfer_.json) {
         boost::json::object s{{"summary", true},
                               {"files", t.submitted + local_failures_ + unchanged_},
@@ -212,6 +219,7 @@ int bulk_run::finish(int signal_number) {
                               {"failed", failed},
                               {"unchanged", unchanged_},
                               {"skipped", skipped_},
+                              {"cancelled", cancelled_},
                               {"bytes", t.bytes_succeeded},
                               {"seconds", seconds},
                               {"mb_per_s", seconds > 0 ? static_cast<double>(t.bytes_succeeded) / 1e6 / seconds : 0.0},
@@ -232,12 +240,13 @@ int bulk_run::finish(int signal_number) {
         if (unchanged_) std::cerr << ", " << unchanged_ << " unchanged";
         if (skipped_) std::cerr << ", " << skipped_ << " skipped";
         if (failed) std::cerr << ", " << failed << " FAILED";
+        if (cancelled_) std::cerr << ", " << cancelled_ << " cancelled (their multipart uploads aborted, unless kept)";
         std::cerr << '\n';
         if (errors_shown_ > max_errors_shown)
             std::cerr << "hoist: (" << errors_shown_ - max_errors_shown << " more errors not shown; --json lists all)\n";
     }
     if (signal_number > 0) return 128 + signal_number;
-    return failed ? exit_failed : exit_ok;
+    return failed || cancelled_ ? exit_failed : exit_ok;
 }
 
 } // namespace hoist::cli

@@ -48,8 +48,9 @@ public:
     bool stopping() const;
     engine::client& client() { return *client_; }
 
-    // Waits for the uploads, prints the summary; the exit code.
-    int finish(int signal_number);
+    // Waits for the uploads, prints the summary; the exit code (128 + the
+    // signal when one interrupted the job, read after the uploads ended).
+    int finish(const signal_watcher& signals);
 
 private:
     void on_outcome(const engine::file_outcome& o);
@@ -61,7 +62,7 @@ private:
     std::unique_ptr<engine::batch> batch_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::uint64_t local_failures_ = 0, skipped_ = 0, unchanged_ = 0, unchanged_bytes_ = 0, retries_ = 0;
-    std::uint64_t errors_shown_ = 0;
+    std::uint64_t errors_shown_ = 0, cancelled_ = 0;
     // Progress: samples of bytes acked over the last seconds, for the rate.
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> samples_;
     std::chrono::steady_clock::time_point last_line_{};

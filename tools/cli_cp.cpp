@@ -296,7 +296,7 @@ int cp_command::run_many(const std::vector<std::string>& sources, const std::str
         }
     }
     signals.set_stage(signal_watcher::stage::engine);
-    int code = run.finish(signals.signal_number());
+    int code = run.finish(signals);
     signals.set_stage(signal_watcher::stage::local);
     return code;
 }

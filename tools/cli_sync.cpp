@@ -82,7 +82,7 @@ int sync_command::run(const protocol::env_lookup& env, const protocol::file_read
         std::cerr << "hoist: error: listing s3://" << dest.bucket << "/" << list_prefix << ": " << e.what() << '\n';
         listing_failed = true;
     }
-    int code = run.finish(signals.signal_number());
+    int code = run.finish(signals);
     signals.set_stage(signal_watcher::stage::local);
     return listing_failed && code == exit_ok ? exit_failed : code;
 }
