@@ -1,6 +1,7 @@
 // The pure parts of bulk uploads (engine/include/hoist/engine/bulk.hpp) and
 // the directory walk on a temporary tree.
 #include "hoist/engine/bulk.hpp"
+#include "hoist/protocol/presign/wire.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -80,30 +81,31 @@ BOOST_AUTO_TEST_CASE(keys_as_aws_cli_maps_them) {
     BOOST_TEST(b::key_for("pre/", "./a/b.txt") == "pre/a/b.txt");
 }
 
+// sync reads LastModified with the project's one ISO 8601 parser (whole seconds).
 BOOST_AUTO_TEST_CASE(s3_times) {
-    BOOST_TEST(*b::parse_s3_time("1970-01-01T00:00:00Z") == 0);
-    BOOST_TEST(*b::parse_s3_time("2026-12-03T10:15:30.000Z") == 1796292930ll * 1'000'000'000);
-    BOOST_TEST(*b::parse_s3_time("2000-03-01T00:00:01.5Z") == 951868801ll * 1'000'000'000 + 500'000'000);
+    BOOST_TEST(*hoist::protocol::parse_expires_at("1970-01-01T00:00:00Z") == 0);
+    BOOST_TEST(*hoist::protocol::parse_expires_at("2026-12-03T10:15:30.000Z") == 1796292930ll);
+    BOOST_TEST(*hoist::protocol::parse_expires_at("2000-03-01T00:00:01.5Z") == 951868801ll);
     for (const char* bad : {"", "2026-12-03", "2026-12-03T10:15:30", "2026-13-03T10:15:30Z", "2026-12-03T10:15:30.Z",
                             "2026-12-03T10:15:30.x1Z", "20x6-12-03T10:15:30Z"})
-        BOOST_TEST(!b::parse_s3_time(bad).has_value(), bad);
+        BOOST_TEST(!hoist::protocol::parse_expires_at(bad).has_value(), bad);
 }
 
 BOOST_AUTO_TEST_CASE(sync_decisions) {
     b::file_entry local{"p", "r", 10, 2'000'000'000};
     BOOST_TEST((b::decide_sync(local, nullptr, false) == b::sync_decision::send_missing));
-    b::remote_object same{"k", 10, 3'000'000'000};
+    b::remote_object same{"k", 10, 3};
     BOOST_TEST((b::decide_sync(local, &same, false) == b::sync_decision::skip));
-    b::remote_object older{"k", 10, 1'000'000'000};
+    b::remote_object older{"k", 10, 1};
     BOOST_TEST((b::decide_sync(local, &older, false) == b::sync_decision::send_newer));
     BOOST_TEST((b::decide_sync(local, &older, true) == b::sync_decision::skip));
     // The same second as the upload's end is not newer (S3 keeps whole seconds).
     b::file_entry same_second{"p", "r", 10, 5'000'000'900};
-    b::remote_object stored{"k", 10, 5'000'000'000};
+    b::remote_object stored{"k", 10, 5};
     BOOST_TEST((b::decide_sync(same_second, &stored, false) == b::sync_decision::skip));
     b::file_entry next_second{"p", "r", 10, 6'000'000'000};
     BOOST_TEST((b::decide_sync(next_second, &stored, false) == b::sync_decision::send_newer));
-    b::remote_object other_size{"k", 11, 3000};
+    b::remote_object other_size{"k", 11, 3};
     BOOST_TEST((b::decide_sync(local, &other_size, true) == b::sync_decision::send_size_differs));
 }
 

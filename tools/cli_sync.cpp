@@ -1,6 +1,7 @@
 #include "cli_sync.hpp"
 
 #include "hoist/engine/bucket.hpp"
+#include "hoist/protocol/presign/wire.hpp"
 
 #include <sys/stat.h>
 
@@ -44,7 +45,7 @@ int sync_command::run(const protocol::env_lookup& env, const protocol::file_read
     auto pull = [&]() -> std::optional<engine::bulk::remote_object> {
         auto o = lister.next();
         if (!o) return std::nullopt;
-        return engine::bulk::remote_object{o->key, o->size, engine::bulk::parse_s3_time(o->last_modified).value_or(0)};
+        return engine::bulk::remote_object{o->key, o->size, protocol::parse_expires_at(o->last_modified).value_or(0)};
     };
 
     bool listing_failed = false;

@@ -2,7 +2,6 @@
 #include "hoist/engine/bulk.hpp"
 
 #include <charconv>
-#include <ctime>
 
 namespace hoist::engine::bulk {
 
@@ -140,47 +139,10 @@ sync_decision decide_sync(const file_entry& local, const remote_object* remote, 
     // written in the same second as its upload ended would otherwise look newer
     // forever. (A change within that second is missed, as with aws-cli.)
     constexpr std::int64_t ns_per_s = 1'000'000'000;
-    auto seconds = [](std::int64_t ns) { return ns >= 0 ? ns / ns_per_s : -((-ns + ns_per_s - 1) / ns_per_s); };
-    if (!size_only && seconds(local.mtime_ns) > seconds(remote->last_modified_ns)) return sync_decision::send_newer;
+    const std::int64_t mtime_s =
+        local.mtime_ns >= 0 ? local.mtime_ns / ns_per_s : -((-local.mtime_ns + ns_per_s - 1) / ns_per_s);
+    if (!size_only && mtime_s > remote->last_modified_s) return sync_decision::send_newer;
     return sync_decision::skip;
-}
-
-std::optional<std::int64_t> parse_s3_time(std::string_view s) {
-    // YYYY-MM-DDTHH:MM:SS[.fff...]Z
-    if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s.back() != 'Z')
-        return std::nullopt;
-    auto field = [&](std::size_t at, std::size_t len) -> std::optional<int> {
-        int v = 0;
-        auto [end, ec] = std::from_chars(s.data() + at, s.data() + at + len, v);
-        if (ec != std::errc() || end != s.data() + at + len) return std::nullopt;
-        return v;
-    };
-    auto year = field(0, 4), month = field(5, 2), day = field(8, 2), hour = field(11, 2), minute = field(14, 2),
-         second = field(17, 2);
-    if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
-    if (*month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 || *minute > 59 || *second > 60)
-        return std::nullopt;
-    std::int64_t fraction_ns = 0;
-    std::string_view rest = s.substr(19, s.size() - 20);
-    if (!rest.empty()) {
-        if (rest[0] != '.' || rest.size() < 2 || rest.size() > 10) return std::nullopt;
-        std::int64_t scale = 100'000'000;
-        for (char c : rest.substr(1)) {
-            if (c < '0' || c > '9') return std::nullopt;
-            fraction_ns += (c - '0') * scale;
-            scale /= 10;
-        }
-    }
-    // Days from the civil date (Howard Hinnant's algorithm): no time zone, no locale.
-    int y = *year - (*month <= 2);
-    int era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = static_cast<unsigned>(y - era * 400);
-    unsigned mp = static_cast<unsigned>((*month + 9) % 12);
-    unsigned doy = (153 * mp + 2) / 5 + static_cast<unsigned>(*day) - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
-    std::int64_t secs = days * 86400 + *hour * 3600 + *minute * 60 + *second;
-    return secs * 1'000'000'000 + fraction_ns;
 }
 
 } // namespace hoist::engine::bulk

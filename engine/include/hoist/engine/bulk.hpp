@@ -113,15 +113,11 @@ private:
 struct remote_object {
     std::string key;
     std::uint64_t size = 0;
-    std::int64_t last_modified_ns = 0;
+    std::int64_t last_modified_s = 0;   // whole seconds since the epoch, as S3 keeps LastModified
 };
 enum class sync_decision { send_missing, send_size_differs, send_newer, skip };
 std::string_view to_string(sync_decision);
 sync_decision decide_sync(const file_entry& local, const remote_object* remote, bool size_only);
-
-// S3's LastModified ("2026-12-03T10:15:30.000Z", fractional seconds optional)
-// in ns since the epoch; nullopt when it is not that form.
-std::optional<std::int64_t> parse_s3_time(std::string_view text);
 
 // Merges a stream of local files in key order with the bucket's listing in key
 // order (both as S3 sorts keys: bytewise), one item of each at a time, so
