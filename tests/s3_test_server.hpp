@@ -46,6 +46,7 @@ enum class fault_kind {
     slow_body,         // read the body one read (one TLS record, or <= 64 KiB plain) per `delay`, then serve normally
     no_such_upload,    // 404 NoSuchUpload; nothing is done
     access_denied,     // 403 AccessDenied; nothing is done
+    corrupt_body,      // one byte of the body is flipped on arrival (a damaged path), then served normally
 };
 
 struct fault {
@@ -84,6 +85,10 @@ public:
         std::size_t max_uploads_per_page = 1000;          // ListMultipartUploads page cap (S3: 1000)
         std::size_t max_keys_per_page = 1000;             // ListObjectsV2 page cap (S3: 1000)
         std::chrono::seconds idle_timeout{30};            // kept-alive connection without a request
+        // false: like Ceph RGW 16, x-amz-checksum-crc32c (and a declared
+        // checksum algorithm) is accepted and ignored: neither checked, nor
+        // stored, nor echoed. Content-MD5 is still verified.
+        bool checks_crc32c = true;
         int receive_buffer = 0;   // SO_RCVBUF of every accepted socket (0: the kernel's autotuning); a small one
                                   // keeps a slow_body reader from holding megabytes it has not yet read
     };
@@ -93,6 +98,7 @@ public:
         int requests = 0;             // request headers read
         int signature_failures = 0;   // requests refused for authentication
         int integrity_failures = 0;   // BadDigest, InvalidDigest, XAmzContentSHA256Mismatch
+        int content_md5_checked = 0;  // requests whose Content-MD5 matched their body
         std::map<s3_op, int> by_op;
         std::uint64_t part_bytes = 0; // body bytes of the parts stored (UploadPart answered 200)
     };
