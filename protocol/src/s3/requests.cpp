@@ -218,6 +218,15 @@ std::string presign_url(const object_location& loc, const std::string& method,
            sigv4::presigned_query(result);
 }
 
+presigned_post presign_post(const endpoint& ep, addressing style, const sigv4::post_policy& policy,
+                            const sigv4::signer& signer, const std::string& region, const sigv4::amz_date& date) {
+    auto loc = locate(ep, policy.bucket, "", style);
+    presigned_post out;
+    out.form = sigv4::presign_post(signer, policy, region, date);
+    out.url = loc.ep.scheme + "://" + loc.host + sigv4::canonical_uri(loc.path, false);
+    return out;
+}
+
 bool integrity_confirmed(const integrity& sent, std::optional<std::string_view> echoed_crc32c,
                          std::string_view etag) {
     if (sent.base64.empty()) return false;
