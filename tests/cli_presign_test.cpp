@@ -2,8 +2,10 @@
 // every error path with its exit code.
 #include "process.hpp"
 
+#include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -102,6 +104,66 @@ BOOST_AUTO_TEST_CASE(credentials_and_region_from_aws_files_and_profiles) {
     auto via_env = presign({"s3://bucket/k", "--date", "20240101T000000Z", "--region", "us-west-2"}, env);
     BOOST_TEST(via_env.out.find("AKIDWORK%2F20240101%2Fus-west-2") != std::string::npos);
     check_usage_error(presign({"s3://bucket/k", "--profile", "nope"}, env), "nope");
+}
+
+// --post prints one JSON line {url, fields}. The signature is the one
+// @aws-sdk/s3-presigned-post 3.1164.0 gave for the same inputs (Date.now pinned
+// to 2024-03-15T12:34:56Z); tests/sdk_presign_post_test.cpp runs that
+// comparison live over more cases.
+BOOST_AUTO_TEST_CASE(post_prints_the_form_as_json) {
+    auto r = presign({"s3://my-bucket/user/${filename}", "--post", "--region", "us-east-1", "--date",
+                      "20240315T123456Z", "--expires", "60", "--content-length-range", "0,10", "--field",
+                      "Content-Type=image/png"});
+    BOOST_TEST(r.exit_code == 0, "stderr: " << r.err);
+    BOOST_TEST(r.err.empty());
+    BOOST_REQUIRE(r.out.ends_with("}\n"));
+    BOOST_TEST(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+    auto v = boost::json::parse(r.out);
+    BOOST_TEST(v.at("url").as_string() == "https://my-bucket.s3.us-east-1.amazonaws.com/");
+    const auto& f = v.at("fields").as_object();
+    std::vector<std::string> names;
+    for (const auto& kv : f) names.emplace_back(kv.key());
+    std::vector<std::string> want = {"Content-Type", "bucket", "X-Amz-Algorithm", "X-Amz-Credential",
+                                     "X-Amz-Date", "key", "Policy", "X-Amz-Signature"};
+    BOOST_TEST(names == want, boost::test_tools::per_element());
+    BOOST_TEST(f.at("key").as_string() == "user/${filename}");
+    BOOST_TEST(f.at("X-Amz-Credential").as_string() == "AKIAIOSFODNN7EXAMPLE/20240315/us-east-1/s3/aws4_request");
+    BOOST_TEST(f.at("X-Amz-Signature").as_string() ==
+               "e6b93042938dc0b72bc703441a11f56f05a0e9fb26e22b0707fb50f1644182c8");
+    BOOST_TEST(r.out.find(secret) == std::string::npos);
+
+    // A session token is a form field (and a condition); a custom endpoint is
+    // path-style.
+    auto env = env_creds();
+    env["AWS_SESSION_TOKEN"] = "SESSION/TOKEN";
+    auto t = presign({"s3://bucket/k", "--post", "--endpoint-url", "http://127.0.0.1:9000", "--date",
+                      "20240101T000000Z"},
+                     env);
+    BOOST_TEST(t.exit_code == 0, "stderr: " << t.err);
+    auto tv = boost::json::parse(t.out);
+    BOOST_TEST(tv.at("url").as_string() == "http://127.0.0.1:9000/bucket");
+    BOOST_TEST(tv.at("fields").at("X-Amz-Security-Token").as_string() == "SESSION/TOKEN");
+}
+
+BOOST_AUTO_TEST_CASE(post_errors_exit_2_with_a_message) {
+    const std::string o = "s3://bucket/k";
+    check_usage_error(presign({o, "--post", "--method", "PUT"}), "drop --method");
+    check_usage_error(presign({o, "--post", "--upload-id", "x", "--part-number", "1"}), "drop --method");
+    check_usage_error(presign({o, "--field", "a=b"}), "add --post");
+    check_usage_error(presign({o, "--content-length-range", "0,1"}), "add --post");
+    check_usage_error(presign({o, "--starts-with", "a=b"}), "add --post");
+    check_usage_error(presign({o, "--post", "--content-length-range", "10,1"}), "MIN is larger than MAX");
+    check_usage_error(presign({o, "--post", "--content-length-range", "10"}), "MIN,MAX");
+    check_usage_error(presign({o, "--post", "--content-length-range", "1,x"}), "digits only");
+    check_usage_error(presign({o, "--post", "--content-length-range", "-1,5"}), "digits only");
+    check_usage_error(presign({o, "--post", "--field", "novalue"}), "NAME=VALUE");
+    check_usage_error(presign({o, "--post", "--field", "=v"}), "NAME=VALUE");
+    check_usage_error(presign({o, "--post", "--field", "Policy=x"}), "set by the signer itself");
+    check_usage_error(presign({o, "--post", "--field", "bad name=x"}), "HTTP token");
+    check_usage_error(presign({o, "--post", "--field", "a=1", "--field", "A=2"}), "given twice");
+    check_usage_error(presign({o, "--post", "--starts-with", "$key=x"}), "without the '$'");
+    check_usage_error(presign({o, "--post", "--expires", "604801"}), "604800");
+    check_usage_error(presign({"s3://bucket", "--post"}), "key is missing");
 }
 
 BOOST_AUTO_TEST_CASE(every_error_path_exits_2_with_a_message) {

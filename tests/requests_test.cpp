@@ -125,6 +125,36 @@ BOOST_AUTO_TEST_CASE(presigned_upload_part_url_carries_part_and_upload_id) {
     BOOST_TEST(url.find("&partNumber=3&uploadId=u%2F1&X-Amz-Signature=") != std::string::npos);
 }
 
+// A POST form goes to the bucket's URL, laid out as the AWS SDK for
+// JavaScript's createPresignedPost lays it out (tests/sdk_presign_post_test.cpp
+// compares the two end to end).
+BOOST_AUTO_TEST_CASE(presigned_post_goes_to_the_bucket_url) {
+    auto date = sv4::amz_date::parse("20240315T123456Z");
+    sv4::post_policy policy;
+    policy.key = "a/${filename}";
+    auto post = [&](const std::string& endpoint, const std::string& bucket, p::addressing style) {
+        policy.bucket = bucket;
+        return p::presign_post(p::parse_endpoint(endpoint), style, policy, doc_signer(), "eu-west-1", date);
+    };
+    auto aws = p::presign_post(p::aws_endpoint("eu-west-1"), p::addressing::automatic,
+                               [&] { auto q = policy; q.bucket = "my-bucket"; return q; }(), doc_signer(),
+                               "eu-west-1", date);
+    BOOST_TEST(aws.url == "https://my-bucket.s3.eu-west-1.amazonaws.com/");
+    auto dotted = p::presign_post(p::aws_endpoint("eu-west-1"), p::addressing::automatic,
+                                  [&] { auto q = policy; q.bucket = "my.dotted.bucket"; return q; }(), doc_signer(),
+                                  "eu-west-1", date);
+    BOOST_TEST(dotted.url == "https://s3.eu-west-1.amazonaws.com/my.dotted.bucket");
+    BOOST_TEST(post("http://127.0.0.1:9000", "local-bucket", p::addressing::automatic).url ==
+               "http://127.0.0.1:9000/local-bucket");
+    BOOST_TEST(post("https://s3.example.test", "vhost", p::addressing::virtual_host).url ==
+               "https://vhost.s3.example.test/");
+    // The form is sigv4::presign_post's, for the same bucket.
+    auto local = post("http://127.0.0.1:9000", "local-bucket", p::addressing::path);
+    BOOST_TEST(local.form.signature == sv4::sign_post_policy(doc_signer(), local.form.policy, "eu-west-1", date));
+    BOOST_TEST(local.form.policy_json.find(R"({"bucket":"local-bucket"})") != std::string::npos);
+    BOOST_CHECK_THROW(post("https://s3.example.test", "Bad_Bucket", p::addressing::virtual_host), p::address_error);
+}
+
 BOOST_AUTO_TEST_CASE(presigned_put_sends_the_url_verbatim_with_md5_only) {
     auto t = p::parse_presigned_url("https://127.0.0.1:9000/bucket/my%20key?partNumber=3&X-Amz-Signature=ab");
     auto md5 = p::presigned_put(t, 42, {p::integrity::kind::md5, "MD5B64=="});

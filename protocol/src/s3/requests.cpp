@@ -255,6 +255,15 @@ integrity::kind integrity_confirmed_by(const integrity& sent, std::optional<std:
     return integrity::kind::none;
 }
 
+presigned_post presign_post(const endpoint& ep, addressing style, const sigv4::post_policy& policy,
+                            const sigv4::signer& signer, const std::string& region, const sigv4::amz_date& date) {
+    auto loc = locate(ep, policy.bucket, "", style);
+    presigned_post out;
+    out.form = sigv4::presign_post(signer, policy, region, date);
+    out.url = loc.ep.scheme + "://" + loc.host + sigv4::canonical_uri(loc.path, false);
+    return out;
+}
+
 bool integrity_confirmed(const integrity& sent, std::optional<std::string_view> echoed_crc32c,
                          std::string_view etag) {
     return integrity_confirmed_by(sent, echoed_crc32c, etag) != integrity::kind::none;

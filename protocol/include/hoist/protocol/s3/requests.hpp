@@ -11,6 +11,7 @@
 
 #include "hoist/protocol/s3/endpoint.hpp"
 #include "hoist/protocol/s3/xml.hpp"
+#include "hoist/sigv4/post_policy.hpp"
 #include "hoist/sigv4/signer.hpp"
 
 #include <chrono>
@@ -117,5 +118,18 @@ s3_request presigned_put(const presigned_target& target, std::uint64_t content_l
 std::string presign_url(const object_location& loc, const std::string& method,
                         const std::vector<sigv4::query_param>& extra_query, const sigv4::signer& signer,
                         const std::string& region, const sigv4::amz_date& date, std::chrono::seconds expires);
+
+// A browser form upload (S3 POST Object with a SigV4 POST policy): the URL to
+// post the form to, the bucket's URL as the AWS SDK for JavaScript gives it
+// ("https://bucket.s3.REGION.amazonaws.com/" virtual-hosted,
+// "http://host:port/bucket" path-style), and the signed form
+// (sigv4::presign_post). Throws address_error for a bad bucket name or one that
+// cannot be virtual-hosted when that is forced, sigv4_error for a bad policy.
+struct presigned_post {
+    std::string url;
+    sigv4::post_form form;
+};
+presigned_post presign_post(const endpoint& ep, addressing style, const sigv4::post_policy& policy,
+                            const sigv4::signer& signer, const std::string& region, const sigv4::amz_date& date);
 
 } // namespace hoist::protocol
