@@ -123,7 +123,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
         const outcome plain = resolve(in);
 
-        // The same inputs with every secret replaced by the marker.
+        // The same inputs with every secret replaced by the marker. The fuzzer
+        // learns the marker from the comparison below and writes it into
+        // profile names, which messages rightly name: skip those inputs.
+        if (text.find("Zq7!") != std::string_view::npos) return 0;
         inputs marked = in;
         for (const char* name : {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}) {
             if (auto it = marked.env.find(std::string_view(name)); it != marked.env.end() && !it->second.empty())

@@ -42,6 +42,11 @@ void check_secrets_stay_out(std::string_view text) {
     json::error_code ec;
     json::value doc = json::parse(text, ec, {}, options);
     if (ec || !doc.is_object()) return;
+    // The fuzzer learns the marker from the comparison below and writes it into
+    // other fields, where a message may echo it rightly: not a leak. Decoded
+    // strings appear verbatim in serialize()'s output (the marker has nothing
+    // it escapes).
+    if (json::serialize(doc).find("Zq7!") != std::string::npos) return;
     bool any = replace_secret(doc.get_object(), "token_secret");
     if (json::value* storage = doc.get_object().if_contains("storage"); storage && storage->is_object())
         any = replace_secret(storage->get_object(), "secret_access_key") || any;
