@@ -8,14 +8,21 @@
 //   2..8  the client's answer parsers (start, complete, abort, presign,
 //         list-parts, single, proxied part)
 //   9     parse_error_response
+//   10    parse_proxy_part_target (the part proxy's request target)
+//   11    user_for_bearer (an Authorization header)
+//   12    verify_upload_token (an uploadToken), and tokens signed for the
+//         input as key verify
 // Invariants beyond "no crash": only api_error (service, 400/413) or
 // wire_error (client) is thrown; an error message never carries the request's
 // uploadToken; an accepted request, rendered again with request_json, is
 // accepted as the same request (so the sanitized file name is stable); a
-// parsed answer, rendered with response_json, parses to the same answer.
+// parsed answer, rendered with response_json, parses to the same answer; a
+// parsed proxy target rebuilt with proxy_part_target parses to the same.
 #include "fuzz_check.hpp"
 
+#include "hoist/protocol/presign/auth.hpp"
 #include "hoist/protocol/presign/config.hpp"
+#include "hoist/protocol/presign/proxy_route.hpp"
 #include "hoist/protocol/presign/wire.hpp"
 
 #include <boost/json.hpp>
@@ -122,13 +129,46 @@ void check_answer(std::string_view body, Parse parse) {
     }
 }
 
+void check_proxy_target(std::string_view target) {
+    p::proxy_part_ref ref;
+    try {
+        ref = p::parse_proxy_part_target(target);
+    } catch (const p::api_error& e) {
+        HOIST_FUZZ_CHECK(e.status == 400 || e.status == 404);
+        return;
+    }
+    HOIST_FUZZ_CHECK(!ref.upload_id.empty() && !ref.key.empty());
+    HOIST_FUZZ_CHECK(ref.part_number >= 1 && ref.part_number <= 10000);
+    const p::proxy_part_ref again = p::parse_proxy_part_target(p::proxy_part_target(ref));
+    HOIST_FUZZ_CHECK(again.upload_id == ref.upload_id && again.key == ref.key &&
+                     again.part_number == ref.part_number);
+}
+
+void check_tokens(std::string_view text) {
+    const auto& config = config_a();
+    (void)p::verify_upload_token(config.token_secret, text, "alice", "uploads/alice/k", "UP", 1700000000);
+    // The input as key and upload id: a token signed for them verifies, until
+    // it expires, and for nothing else.
+    const std::string key(text.substr(0, text.size() / 2)), id(text.substr(text.size() / 2));
+    if (key.find('\n') != std::string::npos || id.find('\n') != std::string::npos) return;
+    const std::string token = p::sign_upload_token(config.token_secret, "alice", key, id, 1700000000);
+    HOIST_FUZZ_CHECK(p::verify_upload_token(config.token_secret, token, "alice", key, id, 1699999999) ==
+                     p::token_status::ok);
+    HOIST_FUZZ_CHECK(p::verify_upload_token(config.token_secret, token, "alice", key, id, 1700000000) ==
+                     p::token_status::expired);
+    HOIST_FUZZ_CHECK(p::verify_upload_token(config.token_secret, token, "bob", key, id, 0) ==
+                     p::token_status::bad_signature);
+    HOIST_FUZZ_CHECK(p::verify_upload_token(config.token_secret, token, "alice", key + "x", id, 0) ==
+                     p::token_status::bad_signature);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
     const std::string_view body = hoist::fuzz::as_text(data + 1, size - 1);
     try {
-        switch (data[0] % 10) {
+        switch (data[0] % 13) {
         case 0: check_request(body, config_a()); break;
         case 1: check_request(body, config_b()); break;
         case 2: check_answer(body, p::parse_start_response); break;
@@ -145,6 +185,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 HOIST_FUZZ_CHECK(again && again->code == e->code && again->message == e->message);
             }
             break;
+        case 10: check_proxy_target(body); break;
+        case 11:
+            if (const auto user = p::user_for_bearer(config_a(), body)) HOIST_FUZZ_CHECK(*user == "alice");
+            break;
+        case 12: check_tokens(body); break;
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "unexpected exception: %s\n", e.what());
