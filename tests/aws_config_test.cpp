@@ -163,6 +163,19 @@ BOOST_AUTO_TEST_CASE(later_duplicates_win) {
     BOOST_TEST(ini["b"]["k"] == "b");
 }
 
+// Found by fuzz_aws_config: "\r[rgion = us-east-1" (a stray CR before the
+// line) was read as the key "[rgion", which no INI file can hold.
+BOOST_AUTO_TEST_CASE(lines_led_by_any_whitespace_are_indented) {
+    ini_file ini = parse_ini("[default]\n"
+                             "\r[rgion = us-east-1\n"
+                             "\fregion = wrong-1\n"
+                             "\vregion = wrong-2\n"
+                             "region = eu-west-3\n");
+    BOOST_TEST(ini.size() == 1u);
+    BOOST_TEST(ini["default"].size() == 1u);
+    BOOST_TEST(ini["default"]["region"] == "eu-west-3");
+}
+
 BOOST_AUTO_TEST_CASE(stray_lines_do_not_land_in_a_profile) {
     ini_file ini = parse_ini("orphan = 1\n"
                              "[good]\nk = v\n"

@@ -100,6 +100,17 @@ BOOST_AUTO_TEST_CASE(malformed_dates_are_refused) {
     BOOST_CHECK_THROW(sv4::amz_date::parse("20230229T000000Z"), sv4::sigv4_error);
 }
 
+// Found by fuzz_sigv4: a year past 2262 overflowed system_clock's nanoseconds
+// in time_point() (the test server calls it on every request's X-Amz-Date).
+BOOST_AUTO_TEST_CASE(dates_beyond_the_system_clock_are_refused) {
+    for (const char* bad : {"40481002T002010Z", "22620411T234717Z", "99991231T235959Z"}) {
+        BOOST_TEST_CONTEXT(bad) { BOOST_CHECK_THROW(sv4::amz_date::parse(bad), sv4::sigv4_error); }
+    }
+    const auto last = sv4::amz_date::parse("22611231T235959Z");
+    BOOST_TEST(sv4::amz_date::from(last.time_point()).iso() == "22611231T235959Z");
+    BOOST_TEST(std::chrono::system_clock::to_time_t(last.time_point() + sv4::max_presign_expiry) == 9214646399 + 604800);
+}
+
 BOOST_AUTO_TEST_CASE(amz_date_round_trips_through_time_point) {
     auto d = sv4::amz_date::parse("20150830T123600Z");
     BOOST_TEST(d.day() == "20150830");
@@ -120,6 +131,24 @@ BOOST_AUTO_TEST_CASE(query_is_sorted_by_encoded_name_then_value) {
     std::vector<sv4::query_param> q = {{"uploadId", "x/y+z"}, {"partNumber", "10"}, {"b", "2"}, {"b", "1"},
                                        {"uploads", ""}};
     BOOST_TEST(sv4::canonical_query_string(q) == "b=1&b=2&partNumber=10&uploadId=x%2Fy%2Bz&uploads=");
+}
+
+// Found by fuzz_sigv4: "My-He\xff...;..." was signed, and its ';' made
+// SignedHeaders list names the request does not have.
+BOOST_AUTO_TEST_CASE(header_names_that_http_cannot_carry_are_refused) {
+    sv4::signer s(example_creds());
+    for (std::string bad : {std::string("x-a;b"), std::string("x a"), std::string("x:y"), std::string("x\ny"),
+                            std::string(""), std::string("My-He\xff\xff;\xff")}) {
+        BOOST_TEST_CONTEXT("name '" << bad << "'") {
+            auto req = s3_get("/k");
+            req.headers.push_back({bad, "v"});
+            BOOST_CHECK_THROW(s.sign_headers(req, params()), sv4::sigv4_error);
+            BOOST_CHECK_THROW(s.presign(req, params(), 60s), sv4::sigv4_error);
+        }
+    }
+    auto ok = s3_get("/k");
+    ok.headers.push_back({"X-Amz-Meta-!#$%&'*+-.^_`|~09", "v"});
+    BOOST_TEST(s.sign_headers(ok, params()).signed_headers == "host;x-amz-content-sha256;x-amz-date;x-amz-meta-!#$%&'*+-.^_`|~09");
 }
 
 BOOST_AUTO_TEST_CASE(header_names_lowercased_values_trimmed_and_collapsed) {

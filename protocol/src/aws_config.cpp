@@ -74,10 +74,15 @@ void add_key(std::string_view line, ini_section& section) {
 
 // Indented lines are aws-cli's nested settings ("s3 =\n  max_concurrent_requests
 // = 20") or continuations; none of them are keys of the profile itself.
+// Indented means any leading whitespace, as Python's configparser (aws-cli's)
+// measures it: a line led by '\f', '\v' or a stray '\r' used to be taken as
+// a key, and trimmed, so "\r[x = 1" made a key "[x" (found by
+// tests/fuzz/fuzz_aws_config: parse_ini's result did not survive being
+// written out).
 bool is_ignored_line(std::string_view line) {
     if (trim(line).empty()) return true;
     const char first = line.front();
-    return first == ' ' || first == '\t' || first == '#' || first == ';';
+    return is_space(first) || first == '#' || first == ';';
 }
 
 std::string_view next_line(std::string_view& text) {

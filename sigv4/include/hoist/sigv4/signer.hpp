@@ -28,7 +28,8 @@ namespace hoist::sigv4 {
 class amz_date {
 public:
     // Throws sigv4_error unless `text` is YYYYMMDDTHHMMSSZ with a real calendar
-    // date and time (month 1-12, day within the month, 00-23:00-59:00-60).
+    // date and time (year 1970-2261, month 1-12, day within the month,
+    // 00-23:00-59:00-60); the years are those time_point() can represent.
     static amz_date parse(std::string_view text);
     static amz_date from(std::chrono::system_clock::time_point when);
 
