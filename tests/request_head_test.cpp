@@ -140,6 +140,31 @@ BOOST_AUTO_TEST_CASE(hostile_heads_are_refused_with_a_reason) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(the_header_limit_bounds_the_whole_head_however_it_arrives) {
+    // Found by the fuzz target: Beast's header_limit applies to the request
+    // line and to the field block separately when the head comes in one read
+    // (a 67-byte head passed a 64-byte limit) but to the whole head when it
+    // comes in several. check_head bounds the whole head either way.
+    const std::string line = "GET / HTTP/1.1\r\n";                            // 16 bytes
+    const std::string fields = "X-Big: " + std::string(40, 'a') + "\r\n\r\n";  // 51 bytes
+    for (std::size_t split : {std::size_t{0}, std::size_t{4}, std::size_t{20}, std::size_t{66}}) {
+        BOOST_TEST_CONTEXT("split at " << split) {
+            auto both = d::decide_head(line + fields, 64, split);
+            BOOST_TEST((both.what == outcome::refused));
+            BOOST_TEST(both.refusal.status == 431u);
+            auto fits = d::decide_head(line + fields, 67, split);
+            BOOST_TEST((fits.what == outcome::routed));
+            BOOST_TEST(fits.head_size == 67u);
+        }
+    }
+    auto long_fields = d::decide_head(line + "X-Big: " + std::string(60, 'a') + "\r\n\r\n", 64);
+    BOOST_TEST((long_fields.what == outcome::refused));
+    BOOST_TEST(long_fields.refusal.status == 431u);
+    auto long_line = d::decide_head("GET /" + std::string(64, 'a') + " HTTP/1.1\r\n\r\n", 64);
+    BOOST_TEST((long_line.what == outcome::refused));
+    BOOST_TEST(long_line.refusal.status == 431u);
+}
+
 BOOST_AUTO_TEST_CASE(read_errors_with_no_one_to_answer_are_not_refusals) {
     BOOST_TEST(!d::refusal_for_read_error(http::error::end_of_stream));
     BOOST_TEST(!d::refusal_for_read_error(http::error::partial_message));

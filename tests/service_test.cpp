@@ -818,7 +818,7 @@ BOOST_AUTO_TEST_CASE(at_the_descriptor_limit_accept_pauses_instead_of_spinning) 
     ::waitpid(child, nullptr, 0);
     ::setrlimit(RLIMIT_NOFILE, &old);
 
-    BOOST_TEST(busy < 0.5, "CPU seconds in 2 s at the descriptor limit: " << busy);
+    BOOST_TEST(busy < 0.25, "CPU seconds in 2 s at the descriptor limit: " << busy);   // spinning: ~1-2 s
     BOOST_TEST(health.status == 200u);
     auto failures = metric(metrics.body, R"(hoist_accept_failures_total{error="emfile"})");
     BOOST_TEST(failures >= 5, metrics.body);

@@ -63,6 +63,9 @@ std::optional<head_refusal> refusal_for_read_error(const boost::system::error_co
     case http::error::header_limit:
         return head_refusal{431, "header_too_large", protocol::api_code::header_too_large,
                             "the request header is larger than the service accepts"};
+    case http::error::buffer_overflow:
+        return head_refusal{431, "header_too_large", protocol::api_code::header_too_large,
+                            "the request header is larger than the service accepts"};
     case http::error::bad_method:
     case http::error::bad_target:
     case http::error::bad_version:
@@ -83,7 +86,14 @@ std::optional<head_refusal> refusal_for_read_error(const boost::system::error_co
     }
 }
 
-std::optional<head_refusal> check_head(const http::request_parser<http::empty_body>& head) {
+namespace {
+constexpr head_refusal header_too_large{431, "header_too_large", protocol::api_code::header_too_large,
+                                       "the request header is larger than the service accepts"};
+} // namespace
+
+std::optional<head_refusal> check_head(const http::request_parser<http::empty_body>& head, std::size_t head_size,
+                                       std::size_t header_limit) {
+    if (head_size > header_limit) return header_too_large;
     const auto& req = head.get();
     // Beast 1.81 already refuses any version but 1.0 and 1.1 (bad_version);
     // this keeps the 505 should a later Beast read more.
@@ -128,7 +138,7 @@ head_decision decide_head(std::string_view bytes, std::size_t header_limit, std:
         return d;   // a read error with nothing to answer stays "incomplete"
     }
     if (!parser.is_header_done()) return d;
-    if (auto refusal = check_head(parser)) {
+    if (auto refusal = check_head(parser, consumed, header_limit)) {
         d.what = head_decision::outcome::refused;
         d.refusal = *refusal;
         return d;

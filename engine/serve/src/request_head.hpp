@@ -52,11 +52,17 @@ struct head_refusal {
 // cancel: the connection just ends).
 std::optional<head_refusal> refusal_for_read_error(const boost::system::error_code& ec);
 
-// What Beast's parser accepts and the service refuses: more than one Content-Length, even equal ones, or a
+// What Beast's parser accepts and the service refuses: a head over the limit
+// (431, see below); more than one Content-Length, even equal ones, or a
 // list value (400: a proxy in front may have picked another one); a
 // Transfer-Encoding other than exactly "chunked" (400); a version other than
 // 1.0 and 1.1 (505; Beast 1.81 refuses those itself, as a bad request line).
-std::optional<head_refusal> check_head(const boost::beast::http::request_parser<boost::beast::http::empty_body>& head);
+// `head_size` (the bytes the parser consumed) over `header_limit` is 431:
+// Beast's header_limit bounds the whole head only when it arrives in several
+// reads, the request line and the fields each when it arrives in one (the
+// fuzz target found the difference), so the service checks the total itself.
+std::optional<head_refusal> check_head(const boost::beast::http::request_parser<boost::beast::http::empty_body>& head,
+                                       std::size_t head_size, std::size_t header_limit);
 
 // The whole decision on a request head in memory, as the service takes it:
 // the bytes are fed to a parser with `header_limit` in two pieces split at

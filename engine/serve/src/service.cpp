@@ -307,7 +307,6 @@ private:
             header.body_limit(boost::none);
             beast::get_lowest_layer(stream).expires_after(opt_.limits.request_head);
             auto [ec, n] = co_await http::async_read_header(stream, buffer, header, net::use_nothrow);
-            (void)n;
             auto started = clock::now();
             if (ec) {
                 // A head cut by the deadline after it began (a slowloris client):
@@ -319,7 +318,7 @@ private:
                 if (auto refusal = refusal_for_read_error(ec)) co_await refuse(stream, *refusal, "", started);
                 co_return;
             }
-            if (auto refusal = check_head(header)) {
+            if (auto refusal = check_head(header, n, opt_.limits.header_bytes)) {
                 co_await refuse(stream, *refusal, std::string(header.get().method_string()), started);
                 co_return;
             }
