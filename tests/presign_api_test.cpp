@@ -671,6 +671,32 @@ BOOST_AUTO_TEST_CASE(require_upload_token_checks_ownership_and_expiry) {
                      p::api_code::invalid_upload_token);
 }
 
+BOOST_AUTO_TEST_CASE(an_expired_token_still_aborts_its_own_upload_and_nothing_else) {
+    auto cfg = default_config();
+    const std::int64_t now = 1700000000;
+    const std::int64_t later = now + 7 * 24 * 3600 + 1;   // past the token's expiry
+    p::upload_ref ref{t_id, t_key, p::issue_upload_token(cfg, t_user, t_key, t_id, now)};
+    BOOST_CHECK_NO_THROW(p::require_upload_token_for_abort(cfg, "alice", ref, now));
+    BOOST_CHECK_NO_THROW(p::require_upload_token_for_abort(cfg, "alice", ref, later));
+    // The other actions still refuse it.
+    expect_api_error([&] { p::require_upload_token(cfg, "alice", ref, later); }, 403, p::api_code::upload_token_expired);
+    // Expired or not, it binds user, key and upload id, and a forged one is refused.
+    expect_api_error([&] { p::require_upload_token_for_abort(cfg, "bob", ref, later); }, 403,
+                     p::api_code::invalid_upload_token);
+    p::upload_ref other = ref;
+    other.upload_id = "UPLOAD-ID-2";
+    expect_api_error([&] { p::require_upload_token_for_abort(cfg, "alice", other, later); }, 403,
+                     p::api_code::invalid_upload_token);
+    p::upload_ref moved = ref;
+    moved.s3_key = std::string(t_key) + "x";
+    expect_api_error([&] { p::require_upload_token_for_abort(cfg, "alice", moved, later); }, 403,
+                     p::api_code::invalid_upload_token);
+    p::upload_ref forged = ref;
+    forged.upload_token.back() = forged.upload_token.back() == 'A' ? 'B' : 'A';
+    expect_api_error([&] { p::require_upload_token_for_abort(cfg, "alice", forged, later); }, 403,
+                     p::api_code::invalid_upload_token);
+}
+
 // ---- requests -----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(start_requests_are_planned_by_the_service) {

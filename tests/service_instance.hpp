@@ -10,6 +10,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <functional>
 #include <future>
 #include <mutex>
 #include <string>
@@ -20,16 +21,19 @@ namespace hoist::test {
 
 inline const std::string alice_token = "alice-bearer-token-0001";
 inline const std::string bob_token = "bob-bearer-token-0002";
+inline const std::string service_token_secret = "a-32-byte-or-longer-service-secret-for-tests";
 
 // One service instance on its own thread, stopped and joined at scope exit.
 class service_instance {
 public:
-    service_instance(const s3_test_server& storage, std::string extra = "") {
+    // `tweak` changes the options before the service starts (limits, log_probes).
+    service_instance(const s3_test_server& storage, std::string extra = "",
+                     const std::function<void(hoist::engine::service_options&)>& tweak = {}) {
         std::string config = R"({"listen":"127.0.0.1:0",
             "storage":{"endpoint":")" + storage.endpoint_url() + R"(","region":"us-east-1","bucket":"bucket",
                        "path_style":true)" +
                              (storage.ca_file().empty() ? "" : R"(,"ca_bundle":")" + storage.ca_file() + "\"") + R"(},
-            "token_secret":"a-32-byte-or-longer-service-secret-for-tests",
+            "token_secret":")" + service_token_secret + R"(",
             "tokens":[{"sha256":")" + hoist::sigv4::sha256_hex(alice_token) + R"(","user":"alice"},
                       {"sha256":")" + hoist::sigv4::sha256_hex(bob_token) + R"(","user":"bob"}],
             "part_size":5242880, "cors_origins":["https://app.example"], "max_body_bytes":4096)" +
@@ -41,6 +45,7 @@ public:
             std::lock_guard lock(mutex_);
             log_.emplace_back(line);
         };
+        if (tweak) tweak(options_);
         std::promise<std::uint16_t> port;
         options_.on_listening = [&port](std::uint16_t p) { port.set_value(p); };
         thread_ = std::thread([this] { hoist::engine::run_service(options_, cancel_); });

@@ -9,6 +9,7 @@
 
 #include "hoist/serve/service.hpp"
 #include "hoist/engine/upload.hpp"
+#include "hoist/protocol/presign/auth.hpp"
 #include "hoist/sigv4/encoding.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -19,6 +20,13 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -26,6 +34,7 @@
 #include <future>
 #include <random>
 #include <thread>
+#include <time.h>
 
 namespace e = hoist::engine;
 namespace p = hoist::protocol;
@@ -99,6 +108,121 @@ started_upload start_upload(std::uint16_t port, const std::string& file_name, st
     auto s = start.json().as_object();
     return {std::string(s.at("uploadId").as_string()), std::string(s.at("s3Key").as_string()),
             std::string(s.at("uploadToken").as_string()), s};
+}
+
+// A plain POSIX client for bytes no HTTP library would send, bounded by
+// SO_RCVTIMEO/SO_SNDTIMEO (Asio's synchronous reads would wait past them).
+class raw_client {
+public:
+    explicit raw_client(std::uint16_t port, std::chrono::milliseconds timeout = 5s) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        BOOST_REQUIRE(fd_ >= 0);
+        timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        BOOST_REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    }
+    raw_client(const raw_client&) = delete;
+    raw_client& operator=(const raw_client&) = delete;
+    ~raw_client() { ::close(fd_); }
+
+    bool send(std::string_view bytes) {
+        for (std::size_t off = 0; off < bytes.size();) {
+            auto n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+            if (n <= 0) return false;
+            off += static_cast<std::size_t>(n);
+        }
+        return true;
+    }
+    // Everything until the peer closes (or the timeout passes between two reads).
+    std::string read_to_end() {
+        std::string out;
+        char buf[16384];
+        for (int i = 0; i < 1000; ++i) {
+            auto n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            out.append(buf, static_cast<std::size_t>(n));
+        }
+        return out;
+    }
+    // One response: its head and a Content-Length body ("" when the peer closed first).
+    std::string read_response() {
+        std::string out;
+        char c;
+        while (out.find("\r\n\r\n") == std::string::npos && out.size() < 65536) {
+            if (::recv(fd_, &c, 1, 0) != 1) return out;
+            out += c;
+        }
+        auto at = out.find("\r\nContent-Length: ");
+        std::size_t length = at == std::string::npos ? 0 : std::stoul(out.substr(at + 18));
+        std::string body(length, '\0');
+        for (std::size_t got = 0; got < length;) {
+            auto n = ::recv(fd_, body.data() + got, length - got, 0);
+            if (n <= 0) return out;
+            got += static_cast<std::size_t>(n);
+        }
+        return out + body;
+    }
+    // Whether the peer closed the connection (EOF) within the timeout.
+    bool closed_by_peer() {
+        char c;
+        return ::recv(fd_, &c, 1, 0) == 0;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+struct raw_answer {
+    unsigned status = 0;
+    std::map<std::string, std::string> headers;   // names as sent
+    std::string body;
+    json::value json() const { return json::parse(body); }
+    std::string error_code() const { return std::string(json().at("error").at("code").as_string()); }
+};
+
+raw_answer parse_answer(const std::string& text) {
+    raw_answer a;
+    BOOST_REQUIRE_MESSAGE(text.starts_with("HTTP/1.1 ") && text.size() >= 12, "not an HTTP answer: " << text);
+    a.status = static_cast<unsigned>(std::stoul(text.substr(9, 3)));
+    auto end = text.find("\r\n\r\n");
+    BOOST_REQUIRE(end != std::string::npos);
+    std::size_t at = text.find("\r\n") + 2;
+    while (at < end) {
+        auto eol = text.find("\r\n", at);
+        auto line = text.substr(at, eol - at);
+        auto colon = line.find(": ");
+        if (colon != std::string::npos) a.headers[line.substr(0, colon)] = line.substr(colon + 2);
+        at = eol + 2;
+    }
+    a.body = text.substr(end + 4);
+    return a;
+}
+
+int count_lines(const std::vector<std::string>& log, std::string_view needle) {
+    int n = 0;
+    for (const auto& line : log) n += line.find(needle) != std::string::npos;
+    return n;
+}
+
+// The service logs a request after its answer is written, so a client can
+// read the answer before the line exists: wait (at most 5 s) for `n` lines.
+int wait_for_lines(const t::service_instance& svc, std::string_view needle, int n) {
+    int found = 0;
+    for (int i = 0; i < 100 && (found = count_lines(svc.log(), needle)) < n; ++i)
+        std::this_thread::sleep_for(50ms);
+    return found;
+}
+
+// The number after `series` ("name{labels} N") in a /metrics text, or -1.
+long long metric(const std::string& text, const std::string& series) {
+    auto at = text.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(text.substr(at + series.size() + 2));
 }
 
 struct fixture {
@@ -445,6 +569,269 @@ BOOST_AUTO_TEST_CASE(a_client_that_drops_a_proxied_part_is_its_fault_not_storage
                       alice_token);
     BOOST_REQUIRE_MESSAGE(listed.status == 200, listed.body);
     BOOST_TEST(listed.json().at("parts").as_array().empty(), listed.body);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// hoist serve under abuse (issue 17): malformed heads, slow and silent
+// clients, the descriptor limit, expired tokens, probes in the log.
+BOOST_AUTO_TEST_SUITE(presign_service_abuse)
+
+BOOST_AUTO_TEST_CASE(malformed_heads_get_a_json_error_a_log_line_and_a_count) {
+    fixture f;
+    service_instance svc(f.storage);
+    struct hostile {
+        const char* what;
+        std::string bytes;
+        unsigned status;
+        const char* code;
+        const char* reason;
+    };
+    const std::string get = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+    const hostile cases[] = {
+        {"a 33 KB header", get + "X-Big: " + std::string(33 * 1024, 'a') + "\r\n\r\n", 431, "header_too_large",
+         "header_too_large"},
+        {"an HTTP/0.9 request line", "GET /healthz\r\n\r\n", 400, "bad_request", "bad_request_line"},
+        {"garbage (a TLS hello to plain HTTP)", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n",
+         400, "bad_request", "bad_request_line"},
+        {"Content-Length with Transfer-Encoding",
+         "POST /v1/presigned-upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
+         400, "bad_request", "bad_transfer_encoding"},
+        {"a negative Content-Length", "POST /v1/presigned-upload HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+         400, "bad_request", "bad_content_length"},
+        {"a huge Content-Length",
+         "POST /v1/presigned-upload HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400,
+         "bad_request", "bad_content_length"},
+        {"a non-numeric Content-Length", "POST /v1/presigned-upload HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n",
+         400, "bad_request", "bad_content_length"},
+        {"two different Content-Lengths",
+         "POST /v1/presigned-upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400,
+         "bad_request", "bad_content_length"},
+        {"two equal Content-Lengths",
+         "POST /v1/presigned-upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", 400,
+         "bad_request", "bad_content_length"},
+        {"HTTP/2.0 on an HTTP/1 port", "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 400, "bad_request",
+         "bad_request_line"},
+    };
+    std::map<std::string, int> reasons;
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.what) {
+            raw_client client(svc.port());
+            client.send(c.bytes);
+            auto text = client.read_to_end();
+            auto a = parse_answer(text);
+            BOOST_TEST(a.status == c.status);
+            BOOST_TEST(a.headers["Connection"] == "close");
+            BOOST_TEST(a.headers["Content-Type"] == "application/json");
+            BOOST_TEST(a.error_code() == c.code, a.body);
+            ++reasons[c.reason];
+        }
+    }
+    auto metrics = request(svc.port(), http::verb::get, "/metrics", "").body;
+    for (const auto& [reason, n] : reasons)
+        BOOST_TEST(metric(metrics, "hoist_http_rejected_total{reason=\"" + reason + "\"}") == n, reason << "\n" << metrics);
+    BOOST_TEST(wait_for_lines(svc, "\"route\":\"rejected\"", static_cast<int>(std::size(cases))) ==
+               static_cast<int>(std::size(cases)));
+    auto log = svc.log();
+    BOOST_TEST(count_lines(log, "\"error\":\"bad_content_length\"") == reasons["bad_content_length"]);
+    BOOST_TEST(count_lines(log, "\"status\":431") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_known_path_with_another_method_is_405_with_allow) {
+    fixture f;
+    service_instance svc(f.storage);
+    auto get = request(svc.port(), http::verb::get, "/v1/presigned-upload", "");
+    BOOST_TEST(get.status == 405u);
+    BOOST_TEST(get.headers["Allow"] == "POST, OPTIONS");
+    BOOST_TEST(get.json().at("error").at("code").as_string() == "method_not_allowed");
+    auto put = request(svc.port(), http::verb::post, "/healthz", "{}");
+    BOOST_TEST(put.status == 405u);
+    BOOST_TEST(put.headers["Allow"] == "GET");
+    auto part = request(svc.port(), http::verb::get, "/v1/uploads/x/parts/1?key=k", "");
+    BOOST_TEST(part.status == 405u);
+    BOOST_TEST(part.headers["Allow"] == "PUT, OPTIONS");
+    BOOST_TEST(request(svc.port(), http::verb::get, "/nowhere", "").status == 404u);
+}
+
+BOOST_AUTO_TEST_CASE(probes_are_not_logged_unless_asked) {
+    fixture f;
+    {
+        service_instance svc(f.storage);
+        for (int i = 0; i < 3; ++i) BOOST_TEST(request(svc.port(), http::verb::get, "/healthz", "").status == 200u);
+        auto metrics = request(svc.port(), http::verb::get, "/metrics", "");
+        BOOST_TEST(metric(metrics.body, R"(hoist_http_requests_total{route="/healthz",status="200"})") == 3);
+        start_upload(svc.port(), "logged.bin", 6 * MiB);
+        BOOST_TEST(wait_for_lines(svc, "\"action\":\"start\"", 1) == 1);   // the log works
+        auto log = svc.log();
+        BOOST_TEST(count_lines(log, "/healthz") == 0);
+        BOOST_TEST(count_lines(log, "/metrics") == 0);
+    }
+    service_instance verbose(f.storage, "", [](e::service_options& o) { o.log_probes = true; });
+    request(verbose.port(), http::verb::get, "/healthz", "");
+    request(verbose.port(), http::verb::get, "/metrics", "");
+    BOOST_TEST(wait_for_lines(verbose, "\"route\":\"/healthz\"", 1) == 1);
+    BOOST_TEST(wait_for_lines(verbose, "\"route\":\"/metrics\"", 1) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_preflight_from_a_foreign_origin_gets_a_json_403) {
+    fixture f;
+    service_instance svc(f.storage);
+    auto other = request(svc.port(), http::verb::options, "/v1/presigned-upload", "",
+                         {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "POST"}});
+    BOOST_TEST(other.status == 403u);
+    BOOST_TEST(other.headers.count("Access-Control-Allow-Origin") == 0u);
+    BOOST_TEST(other.json().at("error").at("code").as_string() == "origin_not_allowed");
+    BOOST_TEST(other.body.find("evil") == std::string::npos, "the origin is not echoed: " << other.body);
+}
+
+BOOST_AUTO_TEST_CASE(an_expired_upload_token_still_aborts_its_own_upload) {
+    fixture f;
+    service_instance svc(f.storage);
+    auto [id, key, token, answer] = start_upload(svc.port(), "orphan.bin", 12 * MiB);
+    // The same upload's token as start would have issued it, expired a minute ago.
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    auto expired = p::sign_upload_token(hoist::sigv4::secret_string(t::service_token_secret), "alice", key, id,
+                                        now.count() - 60);
+    json::object ref{{"uploadId", id}, {"s3Key", key}, {"uploadToken", expired}};
+    auto with = [&](const char* action) {
+        json::object body = ref;
+        body["action"] = action;
+        if (std::string(action) == "presign") body["partNumbers"] = json::array{1};
+        return body;
+    };
+    // Everything else refuses it.
+    auto presign = api(svc.port(), with("presign"), alice_token);
+    BOOST_TEST(presign.status == 403u);
+    BOOST_TEST(presign.json().at("error").at("code").as_string() == "upload_token_expired");
+    BOOST_TEST(api(svc.port(), with("list-parts"), alice_token).status == 403u);
+    // Another user cannot abort with it.
+    BOOST_TEST(api(svc.port(), with("abort"), bob_token).status == 403u);
+    BOOST_REQUIRE(f.storage.open_uploads().size() == 1u);
+    // Its owner can.
+    auto abort = api(svc.port(), with("abort"), alice_token);
+    BOOST_TEST(abort.status == 200u, abort.body);
+    BOOST_TEST(f.storage.open_uploads().empty());
+    BOOST_TEST(f.storage.aborted_uploads().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_proxied_part_is_not_cut_and_a_silent_one_is_answered_408) {
+    // The rule is "no byte for body_idle" (1 s here): a client sending 1 KiB
+    // every 250 ms for 3 s is slow, not gone (the old rule, a 128 KiB slice
+    // within the deadline, cut it); when it stops, it gets a 408 JSON answer
+    // on its open connection, and the log says how many bytes really came.
+    fixture f;
+    service_instance svc(f.storage, "", [](e::service_options& o) { o.limits.body_idle = 1s; });
+    auto [id, key, token, answer] = start_upload(svc.port(), "slow.bin", 12 * MiB);
+    raw_client client(svc.port(), 10s);
+    client.send("PUT /v1/uploads/" + id + "/parts/1?key=" + hoist::sigv4::uri_encode(key, false) +
+                " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + alice_token + "\r\nX-Upload-Token: " + token +
+                "\r\nContent-Length: " + std::to_string(5 * MiB) + "\r\n\r\n");
+    const std::string kib(1024, 's');
+    for (int i = 0; i < 12; ++i) {
+        BOOST_REQUIRE_MESSAGE(client.send(kib), "cut after " << i << " KiB");
+        std::this_thread::sleep_for(250ms);
+    }
+    auto a = parse_answer(client.read_response());
+    BOOST_TEST(a.status == 408u, a.body);
+    BOOST_TEST(a.error_code() == "request_timeout");
+    BOOST_TEST(a.headers["Connection"] == "close");
+    BOOST_REQUIRE(wait_for_lines(svc, "\"proxy\"", 1) == 1);
+    std::string line;
+    for (const auto& l : svc.log())
+        if (l.find("\"proxy\"") != std::string::npos) line = l;
+    BOOST_TEST(line.find("\"status\":408") != std::string::npos, line);
+    BOOST_TEST(line.find("\"bytes_in\":12288") != std::string::npos, line);
+    auto listed = api(svc.port(), {{"action", "list-parts"}, {"uploadId", id}, {"s3Key", key}, {"uploadToken", token}},
+                      alice_token);
+    BOOST_REQUIRE_MESSAGE(listed.status == 200, listed.body);
+    BOOST_TEST(listed.json().at("parts").as_array().empty(), listed.body);
+}
+
+BOOST_AUTO_TEST_CASE(slowloris_heads_are_cut_and_counted_while_healthz_answers) {
+    fixture f;
+    service_instance svc(f.storage, "", [](e::service_options& o) { o.limits.request_head = 1s; });
+    std::vector<std::unique_ptr<raw_client>> slow;
+    for (int i = 0; i < 50; ++i) {
+        slow.push_back(std::make_unique<raw_client>(svc.port(), 5s));
+        slow.back()->send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");   // and never the end of the head
+    }
+    BOOST_TEST(request(svc.port(), http::verb::get, "/healthz", "").status == 200u);
+    for (auto& c : slow) BOOST_TEST(c->closed_by_peer());   // at the 1 s head deadline, within the 5 s bound
+    auto metrics = request(svc.port(), http::verb::get, "/metrics", "").body;
+    BOOST_TEST(metric(metrics, R"(hoist_http_rejected_total{reason="header_timeout"})") == 50, metrics);
+    // An idle kept-alive connection that sent nothing is not a slowloris.
+    raw_client idle(svc.port(), 5s);
+    BOOST_TEST(idle.closed_by_peer());
+    metrics = request(svc.port(), http::verb::get, "/metrics", "").body;
+    BOOST_TEST(metric(metrics, R"(hoist_http_rejected_total{reason="header_timeout"})") == 50);
+}
+
+BOOST_AUTO_TEST_CASE(at_the_descriptor_limit_accept_pauses_instead_of_spinning) {
+    fixture f;
+    service_instance svc(f.storage);
+    raw_client probe(svc.port(), 3s);   // kept alive: it needs no new descriptor later
+    auto ask = [&](const std::string& target) {
+        probe.send("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        return parse_answer(probe.read_response());
+    };
+    BOOST_REQUIRE(ask("/healthz").status == 200u);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(svc.port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    // This process (the service's) gets 4 descriptors to spare; a child with
+    // the old limit opens 64 connections, so most wait in the backlog while
+    // accept() fails with EMFILE.
+    long open_fds = std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator{});
+    rlimit old{};
+    BOOST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+    rlimit low = old;
+    low.rlim_cur = static_cast<rlim_t>(open_fds + 4);
+    BOOST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    pid_t child = ::fork();
+    if (child == 0) {   // only async-signal-safe calls here
+        ::setrlimit(RLIMIT_NOFILE, &old);
+        for (int i = 0; i < 64; ++i) {
+            int s = ::socket(AF_INET, SOCK_STREAM, 0);
+            if (s < 0) break;
+            ::connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+        }
+        timespec wait{20, 0};   // the parent kills it long before
+        ::nanosleep(&wait, nullptr);
+        ::_exit(0);
+    }
+    BOOST_REQUIRE(child > 0);
+    std::this_thread::sleep_for(500ms);
+    rusage before{}, after{};
+    ::getrusage(RUSAGE_SELF, &before);
+    std::this_thread::sleep_for(2s);
+    ::getrusage(RUSAGE_SELF, &after);
+    auto cpu = [](const rusage& r) {
+        return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+               static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+    };
+    double busy = cpu(after) - cpu(before);
+    auto health = ask("/healthz");
+    auto metrics = ask("/metrics");
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    ::setrlimit(RLIMIT_NOFILE, &old);
+
+    BOOST_TEST(busy < 0.25, "CPU seconds in 2 s at the descriptor limit: " << busy);   // spinning: ~1-2 s
+    BOOST_TEST(health.status == 200u);
+    auto failures = metric(metrics.body, R"(hoist_accept_failures_total{error="emfile"})");
+    BOOST_TEST(failures >= 5, metrics.body);
+    BOOST_TEST(failures <= 40, "a pause of 100 ms between tries: " << failures);
+    // Logged once (then at most every 10 s), not once per failure.
+    BOOST_TEST(count_lines(svc.log(), "\"event\":\"accept_failed\"") == 1);
+    // Once descriptors are free, new connections are served again.
+    bool served = false;
+    for (int i = 0; i < 50 && !served; ++i) {   // at most ~5 s
+        served = request(svc.port(), http::verb::get, "/healthz", "").status == 200u;
+        if (!served) std::this_thread::sleep_for(100ms);
+    }
+    BOOST_TEST(served);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -21,6 +21,8 @@ void serve_command::add_to(CLI::App& parent) {
     auto* ps = app->add_flag("--path-style", path_style, "path-style storage addressing");
     auto* vh = app->add_flag("--virtual-host", virtual_host, "virtual-hosted storage addressing");
     ps->excludes(vh);
+    app->add_flag("--log-probes", log_probes,
+                  "also log GET /healthz and GET /metrics (counted in /metrics either way)");
 }
 
 namespace {
@@ -66,6 +68,7 @@ int serve_command::run(const protocol::env_lookup& env, const protocol::file_rea
     if (ca_bundle) storage.ca_bundle = *ca_bundle;
     if (path_style) storage.style = protocol::addressing::path;
     if (virtual_host) storage.style = protocol::addressing::virtual_host;
+    opt.log_probes = log_probes;
     if (auto creds = protocol::configured_credentials(opt.config.storage))
         opt.storage_credentials = *creds;
     else

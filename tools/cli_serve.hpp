@@ -13,6 +13,7 @@ struct serve_command {
     // Storage overrides, as in cp: they win over the config file's "storage".
     std::optional<std::string> endpoint_url, region, bucket, ca_bundle;
     bool path_style = false, virtual_host = false;
+    bool log_probes = false;   // also log GET /healthz and GET /metrics
 
     void add_to(CLI::App& parent);
     int run(const protocol::env_lookup& env, const protocol::file_reader& files) const;

@@ -4,6 +4,7 @@
 
 #include "connection.hpp"
 #include "cancel_state.hpp"
+#include "request_head.hpp"
 #include "request_runner.hpp"
 #include "task_group.hpp"
 
@@ -15,12 +16,17 @@
 #include "hoist/protocol/s3/requests.hpp"
 #include "hoist/protocol/s3/xml.hpp"
 
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <malloc.h>
+
+#include <cerrno>
 #include <cmath>
 #include <iostream>
 #include <set>
@@ -58,6 +64,9 @@ public:
         l.sum += seconds;
     }
     std::uint64_t started = 0, completed = 0, aborted = 0, proxied_bytes = 0, proxied_parts = 0;
+    std::uint64_t connections_open = 0;
+    std::map<std::string, std::uint64_t> rejected;          // requests refused before routing, by reason
+    std::map<std::string, std::uint64_t> accept_failures;   // failed accept() calls, by errno name
 
     std::string render() const {
         std::string out;
@@ -70,6 +79,20 @@ public:
         counter("hoist_uploads_aborted_total", "Multipart uploads aborted.", aborted);
         counter("hoist_proxied_bytes_total", "Bytes streamed to storage through the part proxy.", proxied_bytes);
         counter("hoist_proxied_parts_total", "Parts streamed to storage through the part proxy.", proxied_parts);
+        out += "# HELP hoist_connections_open Client connections being served.\n"
+               "# TYPE hoist_connections_open gauge\nhoist_connections_open " +
+               std::to_string(connections_open) + "\n";
+        auto labelled = [&](const char* name, const char* help, const char* label,
+                            const std::map<std::string, std::uint64_t>& values) {
+            out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n";
+            for (const auto& [k, v] : values)
+                out += std::string(name) + "{" + label + "=\"" + k + "\"} " + std::to_string(v) + "\n";
+        };
+        labelled("hoist_http_rejected_total",
+                 "Requests refused before routing (malformed, too large, header timeout), by reason.", "reason",
+                 rejected);
+        labelled("hoist_accept_failures_total", "Failed accept() calls (each followed by a 100 ms pause), by error.",
+                 "error", accept_failures);
         out += "# HELP hoist_http_requests_total HTTP requests by route and status.\n"
                "# TYPE hoist_http_requests_total counter\n";
         for (const auto& [key, v] : routes_)
@@ -148,6 +171,9 @@ public:
             if (ec) throw std::runtime_error("cannot load the TLS certificate '" + cfg_.tls->cert + "': " + ec.message());
             tls_->use_private_key_file(cfg_.tls->key, ssl::context::pem, ec);
             if (ec) throw std::runtime_error("cannot load the TLS key '" + cfg_.tls->key + "': " + ec.message());
+            // An idle TLS connection otherwise keeps its read and write record
+            // buffers (~34 KiB): thousands of idle kept-alive clients add up.
+            SSL_CTX_set_mode(tls_->native_handle(), SSL_MODE_RELEASE_BUFFERS);
         }
         beast::error_code ec;
         auto address = asio::ip::make_address(cfg_.listen.host, ec);
@@ -174,13 +200,28 @@ public:
     }
 
     net::awaitable<void> accept_loop() {
+        asio::steady_timer pause(ioc_);
         while (!stopping_) {
             auto [ec, socket] = co_await acceptor_.async_accept(net::use_nothrow);
             if (ec) {
                 if (stopping_ || ec == asio::error::operation_aborted) co_return;
-                continue;  // EMFILE and friends: keep serving the connections we have
+                // Out of descriptors (EMFILE, ENFILE) or kernel memory: the
+                // listener stays readable while connections wait, so accepting
+                // again at once fails again at once, a busy loop that starves
+                // the connections being served (100% CPU, /healthz timing out).
+                // Pause instead; the waiting connections stay in the backlog and
+                // are accepted once descriptors are free again (closing them, the
+                // reserve-descriptor trick, would turn every wait into a failure).
+                accept_failed(ec);
+                pause.expires_after(std::chrono::milliseconds(100));
+                auto [pec] = co_await pause.async_wait(net::use_nothrow);
+                (void)pec;
+                continue;
             }
-            sessions_.spawn(session(std::move(socket)), [](std::exception_ptr e) {
+            ++metrics_.connections_open;
+            peak_connections_ = std::max(peak_connections_, metrics_.connections_open);
+            sessions_.spawn(session(std::move(socket)), [this](std::exception_ptr e) {
+                session_ended();
                 if (!e) return;
                 try {
                     std::rethrow_exception(e);
@@ -192,6 +233,44 @@ public:
     }
 
 private:
+    // Counted in /metrics each time; logged at most once per 10 s with the
+    // number since the last line (a full descriptor table fails ten times a
+    // second for as long as it lasts).
+    void accept_failed(const beast::error_code& ec) {
+        std::string name = ec == asio::error::no_descriptors                ? "emfile"
+                           : ec.value() == ENFILE && ec.category() == asio::error::get_system_category() ? "enfile"
+                           : ec == asio::error::no_buffer_space              ? "enobufs"
+                           : ec == asio::error::no_memory                    ? "enomem"
+                                                                             : "other";
+        ++metrics_.accept_failures[name];
+        ++unlogged_accept_failures_;
+        auto now = clock::now();
+        if (last_accept_log_ && now - *last_accept_log_ < std::chrono::seconds(10)) return;
+        last_accept_log_ = now;
+        json::object o{{"time", protocol::format_expires_at(unix_now())},
+                       {"event", "accept_failed"},
+                       {"error", name},
+                       {"message", ec.message()},
+                       {"failures", unlogged_accept_failures_},
+                       {"connections_open", metrics_.connections_open}};
+        unlogged_accept_failures_ = 0;
+        write_log(json::serialize(o));
+    }
+
+    // After a burst of connections has left, give the freed heap back: the
+    // per-connection state (coroutine frames, buffers, TLS objects) is made of
+    // allocations below glibc's mmap threshold, which free() keeps in the
+    // heap, so RSS would stay at the peak. malloc_trim(0) returns whole free
+    // pages; it walks the heap, hence only once a burst of 256+ connections
+    // has shrunk to a quarter, not on every close.
+    void session_ended() {
+        --metrics_.connections_open;
+        if (peak_connections_ >= 256 && metrics_.connections_open <= peak_connections_ / 4) {
+            ::malloc_trim(0);
+            peak_connections_ = metrics_.connections_open;
+        }
+    }
+
     static pool_config pool_settings(const protocol::service_config& cfg) {
         pool_config c;
         c.host = cfg.storage.ep.host;
@@ -224,13 +303,25 @@ private:
         beast::flat_buffer buffer;
         while (!stopping_) {
             http::request_parser<http::empty_body> header;
-            header.header_limit(16 * 1024);
+            header.header_limit(static_cast<std::uint32_t>(opt_.limits.header_bytes));
             header.body_limit(boost::none);
-            beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
+            beast::get_lowest_layer(stream).expires_after(opt_.limits.request_head);
             auto [ec, n] = co_await http::async_read_header(stream, buffer, header, net::use_nothrow);
-            (void)n;
-            if (ec) co_return;  // closed, idle timeout or garbage: nothing to answer
             auto started = clock::now();
+            if (ec) {
+                // A head cut by the deadline after it began (a slowloris client):
+                // the stream closed the socket, so it is counted, not answered.
+                if (ec == beast::error::timeout && (header.got_some() || buffer.size() > 0))
+                    note_refusal({408, "header_timeout", protocol::api_code::request_timeout, ""}, "", started);
+                // Closed, reset or idle: nothing to answer. A head the parser
+                // refused: answer why, then close (the buffer's state is lost).
+                if (auto refusal = refusal_for_read_error(ec)) co_await refuse(stream, *refusal, "", started);
+                co_return;
+            }
+            if (auto refusal = check_head(header, n, opt_.limits.header_bytes)) {
+                co_await refuse(stream, *refusal, std::string(header.get().method_string()), started);
+                co_return;
+            }
             // route() may move the parser on to read the body: keep what the
             // answer and the log need first.
             request_info info{header.get().method(), std::string(header.get().method_string()),
@@ -259,6 +350,36 @@ private:
         }
     }
 
+    // A request refused before routing: counted by reason, logged, answered
+    // with the JSON error and Connection: close, then a lingering close.
+    void note_refusal(const head_refusal& refusal, std::string method, clock::time_point started) {
+        ++metrics_.rejected[std::string(refusal.reason)];
+        double seconds = std::chrono::duration<double>(clock::now() - started).count();
+        metrics_.request("rejected", refusal.status, seconds);
+        reply r;
+        r.status = refusal.status;
+        r.route = "rejected";
+        r.error = std::string(refusal.reason);
+        log({http::verb::unknown, std::move(method), {}, false}, r, seconds);
+    }
+
+    template <class Stream>
+    net::awaitable<void> refuse(Stream& stream, const head_refusal& refusal, std::string method,
+                                clock::time_point started) {
+        http::response<http::string_body> res(static_cast<http::status>(refusal.status), 11);
+        res.set(http::field::server, "hoist");
+        res.set(http::field::content_type, "application/json");
+        res.body() = protocol::error_json(
+            protocol::api_error(static_cast<int>(refusal.status), std::string(refusal.code), std::string(refusal.message)));
+        res.keep_alive(false);
+        res.prepare_payload();
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+        auto [wec, wn] = co_await http::async_write(stream, res, net::use_nothrow);
+        (void)wn;
+        note_refusal(refusal, std::move(method), started);
+        if (!wec) co_await linger(stream);
+    }
+
     // A lingering close (as Apache and nginx do): after answering a request
     // whose body we refused, stop sending and drain what the client is still
     // sending for a moment, so it reads our answer instead of a reset.
@@ -267,10 +388,11 @@ private:
         auto& tcp = beast::get_lowest_layer(stream);
         beast::error_code ignored;
         tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        std::vector<char> scratch(64 * 1024);
         tcp.expires_after(std::chrono::seconds(2));
         for (std::uint64_t drained = 0; drained < 64 * 1024 * 1024;) {
-            auto [ec, n] = co_await tcp.async_read_some(asio::buffer(scratch), net::use_nothrow);
+            // What is drained is thrown away: every lingering connection reads
+            // into one shared buffer (one thread) instead of 64 KiB each.
+            auto [ec, n] = co_await tcp.async_read_some(asio::buffer(drain_), net::use_nothrow);
             if (ec) break;
             drained += n;
         }
@@ -281,25 +403,38 @@ private:
     net::awaitable<reply> route(Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::empty_body>& header) {
         const auto& req = header.get();
         std::string_view target = req.target();
-        std::string_view path = target.substr(0, target.find('?'));
         reply r;
+        const auto match = match_route(req.method(), target);
         try {
-            if (req.method() == http::verb::options) {
-                r = preflight(req);
-            } else if (req.method() == http::verb::get && path == "/healthz") {
+            switch (match.kind) {
+            case route_kind::preflight: r = preflight(req); break;
+            case route_kind::healthz:
                 r.body = protocol::response_json(protocol::health_response{});
                 r.route = "/healthz";
-            } else if (req.method() == http::verb::get && path == "/metrics") {
+                break;
+            case route_kind::metrics:
                 r.body = metrics_.render();
                 r.content_type = "text/plain; version=0.0.4";
                 r.route = "/metrics";
-            } else if (req.method() == http::verb::post && path == protocol::presigned_upload_path) {
+                break;
+            case route_kind::presigned_upload:
                 co_await json_route(stream, buffer, header, r);   // fills r, also when it throws
-            } else if (req.method() == http::verb::put && path.starts_with(protocol::proxy_route_prefix)) {
-                co_await proxy_route(stream, buffer, header, r);
-            } else {
+                break;
+            case route_kind::proxy_part: co_await proxy_route(stream, buffer, header, r); break;
+            case route_kind::method_not_allowed:
+                r = error_reply(protocol::api_error(405, std::string(protocol::api_code::method_not_allowed),
+                                                    "this path takes " + std::string(match.allow)));
+                r.route = std::string(match.name);
+                r.headers.emplace_back("Allow", std::string(match.allow));
+                break;
+            case route_kind::not_found:
                 r = error_reply(protocol::api_error(404, std::string(protocol::api_code::not_found), "no such route"));
+                break;
             }
+            // A body the route did not read would be taken for the next head.
+            if (match.kind != route_kind::presigned_upload && match.kind != route_kind::proxy_part &&
+                (header.chunked() || header.content_length().value_or(0) > 0))
+                r.close = true;
         } catch (const protocol::api_error& e) {
             // What was learnt before the error stays in the log line.
             auto failed = error_reply(e);
@@ -412,7 +547,7 @@ private:
     }
 
     net::awaitable<std::string> act(const std::string& user, const protocol::abort_req& q) {
-        protocol::require_upload_token(cfg_, user, q.upload, unix_now());
+        protocol::require_upload_token_for_abort(cfg_, user, q.upload, unix_now());
         auto loc = protocol::storage_location(cfg_, q.upload.s3_key);
         auto r = co_await s3("AbortMultipartUpload",
                              [&] { return protocol::abort_multipart_upload(loc, q.upload.upload_id); });
@@ -466,24 +601,46 @@ private:
 
     // The client's part body, read straight from its connection in slices: the
     // service never holds more than one slice of a proxied part.
+    //
+    // The idle rule is "no byte for body_idle", per read, not "a slice within
+    // the deadline": a client sending 1 KB/s is slow, not gone. The deadline is
+    // a timer racing the read, not the stream's expiry, because the stream
+    // closes its socket when it expires and a 408 could no longer be sent.
     template <class Stream>
     class client_body final : public body_source {
     public:
-        client_body(Stream& s, beast::flat_buffer& b, http::request_parser<http::buffer_body>& p, std::uint64_t n)
-            : stream_(s), buffer_(b), parser_(p), size_(n) {}
+        client_body(Stream& s, beast::flat_buffer& b, http::request_parser<http::buffer_body>& p, std::uint64_t n,
+                    std::chrono::milliseconds idle)
+            : stream_(s), buffer_(b), parser_(p), size_(n), idle_(idle) {}
         std::uint64_t size() const override { return size_; }
         bool replayable() const override { return false; }
+        std::uint64_t received() const { return received_; }   // body bytes read from the client
+        bool went_silent() const { return went_silent_; }
         net::awaitable<net::error_code> read(std::uint64_t, std::span<char> out) override {
             std::size_t filled = 0;
+            auto& tcp = beast::get_lowest_layer(stream_);
+            asio::steady_timer idle(tcp.get_executor());
             while (filled < out.size()) {
                 if (parser_.is_done()) co_return net::error_code(EIO, boost::system::system_category());
                 parser_.get().body().data = out.data() + filled;
                 parser_.get().body().size = out.size() - filled;
-                beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
-                auto [ec, n] = co_await http::async_read(stream_, buffer_, parser_, net::use_nothrow);
+                tcp.expires_never();
+                idle.expires_after(idle_);
+                auto [order, ec, n, timer_ec] =
+                    co_await asio::experimental::make_parallel_group(
+                        http::async_read_some(stream_, buffer_, parser_, asio::deferred),
+                        idle.async_wait(asio::deferred))
+                        .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
                 (void)n;
+                (void)timer_ec;
+                std::size_t now_filled = out.size() - parser_.get().body().size;
+                received_ += now_filled - filled;
+                filled = now_filled;
+                if (order[0] == 1) {   // the timer first: the read was cancelled, the socket is open
+                    went_silent_ = true;
+                    co_return net::error_code(asio::error::timed_out);
+                }
                 if (ec && ec != http::error::need_buffer) co_return ec;
-                filled = out.size() - parser_.get().body().size;
             }
             co_return net::error_code{};
         }
@@ -493,6 +650,9 @@ private:
         beast::flat_buffer& buffer_;
         http::request_parser<http::buffer_body>& parser_;
         std::uint64_t size_;
+        std::chrono::milliseconds idle_;
+        std::uint64_t received_ = 0;
+        bool went_silent_ = false;
     };
 
     template <class Stream>
@@ -520,13 +680,19 @@ private:
         co_await send_continue(stream, req);
         http::request_parser<http::buffer_body> body_parser(std::move(header));
         body_parser.body_limit(protocol::max_part_size);
-        client_body<Stream> body(stream, buffer, body_parser, *length);
+        client_body<Stream> body(stream, buffer, body_parser, *length, opt_.limits.body_idle);
         auto loc = protocol::storage_location(cfg_, ref.s3_key);
         auto result = co_await s3(
             "UploadPart", [&] { return protocol::upload_part(loc, ref.upload_id, number, *length, check); }, &body, 1);
-        r.bytes_in = *length;
+        r.bytes_in = body.received();
         if (!result.ok) {
             r.close = !body_parser.is_done();
+            if (body.went_silent())
+                throw protocol::api_error(408, std::string(protocol::api_code::request_timeout),
+                                          "no byte of the part's body for " +
+                                              std::to_string(opt_.limits.body_idle.count()) + " ms (received " +
+                                              std::to_string(body.received()) + " of " + std::to_string(*length) +
+                                              " bytes)");
             // The client's body ended early (it reset, timed out or sent less
             // than Content-Length): the client's fault, not the storage's, and
             // the log and the metrics must say so. (It rarely sees the answer.)
@@ -550,10 +716,17 @@ private:
 
     reply preflight(const http::request<http::empty_body>& req) {
         reply r;
+        if (!protocol::origin_allowed(cfg_, req[http::field::origin])) {
+            // The origin is not quoted back: the answer says which rule refused it.
+            r = error_reply(protocol::api_error(403, std::string(protocol::api_code::origin_not_allowed),
+                                                req[http::field::origin].empty()
+                                                    ? "a CORS preflight needs an Origin header"
+                                                    : "this origin is not in the service's cors_origins"));
+        } else {
+            r.status = 204;
+            r.content_type = "text/plain";
+        }
         r.route = "preflight";
-        r.status = 204;
-        r.content_type = "text/plain";
-        if (!protocol::origin_allowed(cfg_, req[http::field::origin])) r.status = 403;
         return r;
     }
 
@@ -572,6 +745,7 @@ private:
     }
 
     void log(const request_info& req, const reply& r, double seconds) {
+        if (!opt_.log_probes && (r.route == "/healthz" || r.route == "/metrics") && r.status < 400) return;
         json::object o{{"time", protocol::format_expires_at(unix_now())},
                        {"method", req.method_name},
                        {"route", r.route},
@@ -581,7 +755,10 @@ private:
         if (!r.action.empty()) o["action"] = r.action;
         if (!r.user.empty()) o["user"] = r.user;
         if (!r.error.empty()) o["error"] = r.error;   // the code only: messages may quote input
-        auto line = json::serialize(o);
+        write_log(json::serialize(o));
+    }
+
+    void write_log(const std::string& line) {
         if (opt_.log) opt_.log(line);
         else std::cerr << line << '\n';
     }
@@ -596,6 +773,10 @@ private:
     std::optional<ssl::context> tls_;
     metrics metrics_;
     bool stopping_ = false;
+    std::uint64_t peak_connections_ = 0;                 // since the last malloc_trim
+    std::uint64_t unlogged_accept_failures_ = 0;
+    std::optional<clock::time_point> last_accept_log_;
+    std::vector<char> drain_ = std::vector<char>(16 * 1024);   // lingering closes' shared scratch
     task_group sessions_;   // the connections being served
 };
 

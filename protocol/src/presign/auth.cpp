@@ -138,14 +138,17 @@ token_status verify_upload_token(const sigv4::secret_string& secret, std::string
     return token_status::ok;
 }
 
-void require_upload_token(const service_config& config, std::string_view user, const upload_ref& upload,
-                          std::int64_t now_unix) {
+namespace {
+
+void check_upload_token(const service_config& config, std::string_view user, const upload_ref& upload,
+                        std::int64_t now_unix, bool accept_expired) {
     if (!upload.s3_key.starts_with(user_key_prefix(config.key_prefix, user)))
         forbidden(api_code::invalid_upload_token, "s3Key is not one of your uploads");
     switch (verify_upload_token(config.token_secret, upload.upload_token, user, upload.s3_key, upload.upload_id,
                                 now_unix)) {
     case token_status::ok: return;
     case token_status::expired:
+        if (accept_expired) return;   // verified before the expiry: genuine
         forbidden(api_code::upload_token_expired, "uploadToken has expired; start the upload again");
     case token_status::malformed:
         forbidden(api_code::invalid_upload_token, "uploadToken is malformed");
@@ -153,6 +156,18 @@ void require_upload_token(const service_config& config, std::string_view user, c
         forbidden(api_code::invalid_upload_token, "uploadToken is not valid for this upload");
     }
     forbidden(api_code::invalid_upload_token, "uploadToken is not valid for this upload");
+}
+
+} // namespace
+
+void require_upload_token(const service_config& config, std::string_view user, const upload_ref& upload,
+                          std::int64_t now_unix) {
+    check_upload_token(config, user, upload, now_unix, false);
+}
+
+void require_upload_token_for_abort(const service_config& config, std::string_view user, const upload_ref& upload,
+                                    std::int64_t now_unix) {
+    check_upload_token(config, user, upload, now_unix, true);
 }
 
 std::string issue_upload_token(const service_config& config, std::string_view user, std::string_view key,

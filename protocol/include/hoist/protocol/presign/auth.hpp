@@ -53,6 +53,14 @@ token_status verify_upload_token(const sigv4::secret_string& secret, std::string
 void require_upload_token(const service_config& config, std::string_view user, const upload_ref& upload,
                           std::int64_t now_unix);
 
+// As require_upload_token, but a genuine token past its expiry is accepted.
+// For abort only: a client that outlived its token (a slow upload, a long
+// pause) can still clean up its own upload instead of leaving an orphan it
+// pays for. The token still binds user, key and upload id, so it aborts
+// nothing else, and abort creates nothing.
+void require_upload_token_for_abort(const service_config& config, std::string_view user, const upload_ref& upload,
+                                    std::int64_t now_unix);
+
 // sign_upload_token with expiry now_unix + config.upload_token_ttl.
 std::string issue_upload_token(const service_config& config, std::string_view user, std::string_view key,
                                std::string_view upload_id, std::int64_t now_unix);

@@ -89,6 +89,13 @@ inline constexpr std::string_view not_found = "not_found";                      
 inline constexpr std::string_view no_such_upload = "no_such_upload";             // 404: completed or aborted
 inline constexpr std::string_view incomplete_body = "incomplete_body";           // 400: a proxied part ended before its Content-Length
 inline constexpr std::string_view storage_error = "storage_error";               // 502: the storage refused or failed
+// Refused by the HTTP layer before routing (hoist serve's request handling):
+inline constexpr std::string_view bad_request = "bad_request";                   // 400: an unparseable request head or framing
+inline constexpr std::string_view origin_not_allowed = "origin_not_allowed";     // 403: a CORS preflight from an origin not in cors_origins
+inline constexpr std::string_view method_not_allowed = "method_not_allowed";     // 405: a known path, another method (see Allow)
+inline constexpr std::string_view request_timeout = "request_timeout";           // 408: the body went silent
+inline constexpr std::string_view header_too_large = "header_too_large";         // 431
+inline constexpr std::string_view http_version_not_supported = "http_version_not_supported"; // 505
 } // namespace api_code
 
 // {"error":{"code":CODE,"message":MESSAGE}}
