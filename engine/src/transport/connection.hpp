@@ -242,6 +242,9 @@ struct exchange_result {
     bool response_started = false;   // some response bytes arrived before ec
     bool source_failed = false;      // ec came from body_source::read
     http_response response;
+    // The request's last byte written, and the response header read (for
+    // request_observation::first_byte); unset when it did not happen.
+    std::optional<std::chrono::steady_clock::time_point> sent_at, header_at;
 };
 
 struct exchange_timeouts {
