@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(two_hosts_merge_on_one_time_axis) {
     b::read_ndjson(a, "a", runs);
     b::read_ndjson(c, "c", runs);
     auto s = b::summarize(runs);
-    BOOST_TEST(s.hosts == 2u);
+    BOOST_TEST(s.runs == 2u);
     BOOST_TEST(s.objects_ok == 20u);
     BOOST_TEST(s.bytes_ok == 20'000'000u);
     BOOST_TEST(std::abs(s.seconds - 2.0) < 1e-6);
@@ -221,7 +221,7 @@ BOOST_AUTO_TEST_CASE(two_hosts_merge_on_one_time_axis) {
     auto text = b::format_summary(s);
     BOOST_TEST(text.find("20 objects") != std::string::npos);
     BOOST_TEST(text.find("10.0 MB/s") != std::string::npos);
-    BOOST_TEST(text.find("from 2 hosts") != std::string::npos);
+    BOOST_TEST(text.find("from 2 runs") != std::string::npos);
     BOOST_TEST(text.find("errors: PutObject SlowDown x1") != std::string::npos);
 
     auto csv = b::series_csv(s);

@@ -1676,6 +1676,15 @@ std::optional<std::string> s3_test_server::object(const std::string& bucket, con
     return it->second.data;
 }
 
+std::vector<std::string> s3_test_server::object_keys(const std::string& bucket) const {
+    std::lock_guard lock(impl_->mu_);
+    std::vector<std::string> out;
+    for (auto it = impl_->objects_.lower_bound({bucket, ""}); it != impl_->objects_.end() && it->first.first == bucket;
+         ++it)
+        out.push_back(it->first.second);
+    return out;
+}
+
 std::vector<std::string> s3_test_server::open_uploads() const {
     std::lock_guard lock(impl_->mu_);
     std::vector<std::string> out;

@@ -126,6 +126,7 @@ public:
     void inject(match, fault);
 
     std::optional<std::string> object(const std::string& bucket, const std::string& key) const;
+    std::vector<std::string> object_keys(const std::string& bucket) const;   // the bucket's listing, in key order
     std::vector<std::string> open_uploads() const;      // neither completed nor aborted
     std::vector<std::string> aborted_uploads() const;
     // What a store may do behind a client's back: part `n` of an open upload

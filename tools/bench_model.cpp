@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <set>
 
 namespace hoist::cli::bench {
 
@@ -320,9 +319,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 
 summary summarize(const merged_runs& runs) {
     summary s;
-    std::set<std::string> hosts;
-    for (const auto& r : runs.runs) hosts.insert(r.host);
-    s.hosts = hosts.size();
+    s.runs = runs.runs.size();
 
     bool any = false;
     double first = 0, last = 0;
@@ -481,7 +478,7 @@ std::string format_summary(const summary& s) {
                   static_cast<unsigned long long>(s.objects_ok), s.objects_ok == 1 ? "" : "s",
                   s.objects_failed ? (", " + std::to_string(s.objects_failed) + " FAILED").c_str() : "",
                   format_bytes(static_cast<double>(s.bytes_ok)).c_str(), s.seconds,
-                  s.hosts > 1 ? (" from " + std::to_string(s.hosts) + " hosts").c_str() : "", s.mb_per_s,
+                  s.runs > 1 ? (" from " + std::to_string(s.runs) + " runs").c_str() : "", s.mb_per_s,
                   s.objects_per_s);
     out += line;
     if (!s.mb_per_s_series.empty()) {
@@ -517,7 +514,7 @@ std::string format_summary(const summary& s) {
     if (s.have_end) {
         std::snprintf(line, sizeof line, "  connections opened %llu; client CPU %.2f s (%.0f%% of one core); max RSS %s\n",
                       static_cast<unsigned long long>(s.connections_opened), s.cpu_seconds,
-                      s.seconds > 0 ? 100.0 * s.cpu_seconds / s.seconds / static_cast<double>(std::max<std::uint64_t>(s.hosts, 1)) : 0.0,
+                      s.seconds > 0 ? 100.0 * s.cpu_seconds / s.seconds / static_cast<double>(std::max<std::uint64_t>(s.runs, 1)) : 0.0,
                       format_bytes(static_cast<double>(s.max_rss_bytes)).c_str());
         out += line;
     }

@@ -135,7 +135,7 @@ struct kind_summary {
 };
 
 struct summary {
-    std::uint64_t hosts = 0;
+    std::uint64_t runs = 0;              // run lines: hosts, or shards of one host
     std::uint64_t objects_ok = 0, objects_failed = 0, bytes_ok = 0;
     double first_start = 0, last_end = 0, seconds = 0;   // over the objects
     double mb_per_s = 0, objects_per_s = 0;              // MB = 10^6 bytes
