@@ -45,7 +45,7 @@ void bench_command::add_to(CLI::App& parent) {
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
     app->add_option("--duration", duration, "upload for this long instead (60s, 2m, 1h): objects keep starting until then");
     app->add_option("--concurrency", transfer.concurrency,
-                    "requests in flight: objects at once, parts at once of one object, and connections")
+                    "requests in flight: small objects N at once, large ones N parts at once (N / parts objects)")
         ->capture_default_str()
         ->check(CLI::Range(1, 1024));
     app->add_option("--part-size", transfer.part_size,
@@ -280,15 +280,35 @@ int bench_command::run_bench(const protocol::env_lookup& env, const protocol::fi
     info.target = "s3://" + dest.bucket + "/" + prefix;
     info.endpoint = bucket_options.location.ep.origin();
     info.start = unix_now();
-    for (std::uint64_t i = 0; i < total; ++i) info.objects += my_shard.owns(i) ? 1 : 0;
+    // Indices k-1, k-1+n, ... below total.
+    info.objects = total >= my_shard.k ? (total - my_shard.k) / my_shard.n + 1 : 0;
     rec->line(b::to_ndjson(info));
 
-    // One client, --concurrency connections: objects, parts and connections
-    // all bounded by the one number a benchmark reports.
+    // Objects in flight: enough to keep --concurrency requests going, no
+    // more. Small objects are one request each (N at once); a large one is
+    // parts, so N / parts of them (a 64 MiB object of 8 parts at N = 8: one at
+    // a time, as `hoist cp` sends one file). More objects than that would only
+    // queue for the N connections and finish together, their Completes
+    // (the store's concatenation) bunched at the end of each wave. A mix goes
+    // by its smallest size.
+    std::uint64_t smallest = sizes.choices[0].first;
+    for (const auto& c : sizes.choices) smallest = std::min(smallest, c.first);
+    const std::uint64_t parts =
+        smallest < bucket_options.multipart_threshold
+            ? 1
+            : std::max<std::uint64_t>(1, (smallest + bucket_options.part_size - 1) / bucket_options.part_size);
+    engine::batch_options bopts;
+    bopts.files_in_flight = static_cast<unsigned>(std::max<std::uint64_t>(1, (t.concurrency + parts - 1) / parts));
+    // The client as `hoist cp` sizes it for the same shape (cli_bulk.cpp):
+    // requests are bounded by objects x parts in flight above; the connection
+    // budget is headroom, so that a connection the server closed is replaced
+    // at once rather than after an idle one is given up (on s3rver, a budget
+    // of exactly --concurrency cost small objects 10-20%).
     engine::client_options copts;
-    copts.max_connections = t.concurrency;
+    copts.max_connections = std::max<std::size_t>(copts.max_connections, bopts.files_in_flight + t.concurrency + 4);
     copts.max_bytes_per_second = t.bytes_per_second();
     engine::client client(copts);
+
 
     const bool tty = ::isatty(STDERR_FILENO) == 1;
     std::vector<std::string> keys;              // every key submitted (what the clean-up deletes)
@@ -333,8 +353,6 @@ int bench_command::run_bench(const protocol::env_lookup& env, const protocol::fi
         }
     };
 
-    engine::batch_options bopts;
-    bopts.files_in_flight = t.concurrency;
     bopts.cancel = cancel;
     bopts.tick = std::chrono::milliseconds(tty ? 200 : 1000);
     engine::batch batch(
