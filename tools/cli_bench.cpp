@@ -312,7 +312,7 @@ int bench_command::run_bench(const protocol::env_lookup& env, const protocol::fi
 
     const bool tty = ::isatty(STDERR_FILENO) == 1;
     std::vector<std::string> keys;              // every key submitted (what the clean-up deletes)
-    std::uint64_t ok_objects = 0, ok_bytes = 0, failed = 0, cancelled = 0, connections = 0;
+    std::uint64_t ok_objects = 0, ok_bytes = 0, failed = 0, cancelled = 0;
     std::uint64_t errors_shown = 0;
     const auto started = std::chrono::steady_clock::now();
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> samples;
@@ -362,7 +362,6 @@ int bench_command::run_bench(const protocol::env_lookup& env, const protocol::fi
             if (o.ok) {
                 ++ok_objects;
                 ok_bytes += o.size;
-                connections += o.result.connections_opened;
             } else if (o.code == engine::upload_errc::cancelled && cancel.cancelled()) {
                 ++cancelled;
             } else {
@@ -402,8 +401,11 @@ int bench_command::run_bench(const protocol::env_lookup& env, const protocol::fi
     end.end = unix_now();
     end.cpu_seconds = usage.cpu_seconds;
     end.max_rss_bytes = usage.max_rss_bytes;
-    end.connections_opened = connections;
-    end.connections_peak = client.stats().connections_peak;
+    // The client's count: an upload's own (upload_result::connections_opened)
+    // is its pool's count while it ran, shared with the uploads beside it.
+    const auto client_stats = client.stats();
+    end.connections_opened = client_stats.connections_opened;
+    end.connections_peak = client_stats.connections_peak;
     end.interrupted = interrupted;
 
     int code = interrupted ? 128 + signals.signal_number() : (failed ? exit_failed : exit_ok);

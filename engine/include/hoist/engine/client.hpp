@@ -103,6 +103,7 @@ struct client_stats {
     std::uint64_t bytes_acked = 0;          // confirmed by the server, every upload together
     std::uint64_t bytes_in_flight = 0;
     std::size_t connections_open = 0, connections_peak = 0;
+    std::uint64_t connections_opened = 0;   // since the client began, every endpoint together
     std::uint64_t buffered_bytes = 0, buffered_peak = 0;   // read-ahead, as client_options::max_buffered_bytes
 };
 
