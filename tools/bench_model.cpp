@@ -409,9 +409,11 @@ summary summarize(const merged_runs& runs) {
                 t = upto;
             }
         }
-        // The last bin may be a fraction of a second: scale it to a rate.
+        // The last bin may be a fraction of a second: scale it to a rate,
+        // unless it is too short for that to mean anything (10 ms holding the
+        // last object would read as 100 objects/s).
         double tail = s.seconds - static_cast<double>(bins - 1);
-        if (tail > 0 && tail < 1) {
+        if (tail >= 0.5 && tail < 1) {
             s.mb_per_s_series.back() /= tail;
             s.objects_per_s_series.back() /= tail;
         }
