@@ -55,7 +55,7 @@ const std::vector<code_case> code_cases{
     {"AccessDenied", 403, "fatal"},
     {"AccountProblem", 403, "fatal"},
     {"AuthorizationHeaderMalformed", 400, "fatal"},
-    {"BadDigest", 400, "fatal"},
+    {"BadDigest", 400, "retry"},
     {"EntityTooLarge", 400, "fatal"},
     {"EntityTooSmall", 400, "fatal"},
     {"ExpiredToken", 400, "fatal"},

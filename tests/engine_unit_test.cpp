@@ -136,4 +136,21 @@ BOOST_AUTO_TEST_CASE(incremental_equals_one_shot) {
     BOOST_TEST(e::compute_integrity(p::integrity::kind::none, "abc").base64.empty());
 }
 
+BOOST_AUTO_TEST_CASE(crc32c_and_content_md5_come_from_one_pass) {
+    std::string data(700'001, '\0');
+    std::mt19937 rng(4);
+    for (auto& ch : data) ch = static_cast<char>(rng());
+    e::integrity_builder b(p::integrity::kind::crc32c, /*content_md5=*/true);
+    for (std::size_t off = 0; off < data.size(); off += 65536)
+        b.update(data.data() + off, std::min<std::size_t>(65536, data.size() - off));
+    auto both = b.finish();
+    BOOST_TEST((both.type == p::integrity::kind::crc32c));
+    BOOST_TEST(both.base64 == e::compute_integrity(p::integrity::kind::crc32c, data).base64);
+    BOOST_TEST(both.content_md5 == e::compute_integrity(p::integrity::kind::md5, data).base64);
+    BOOST_TEST(e::compute_integrity(p::integrity::kind::crc32c, data).content_md5.empty());
+    // md5 and none have no second value.
+    BOOST_TEST(e::compute_integrity(p::integrity::kind::md5, data, true).content_md5.empty());
+    BOOST_TEST(e::compute_integrity(p::integrity::kind::none, data, true).content_md5.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

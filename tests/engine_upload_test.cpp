@@ -122,6 +122,63 @@ bool contains(const std::string& s, const std::string& needle) { return s.find(n
 
 BOOST_AUTO_TEST_SUITE(engine_upload)
 
+// Issue 17: a checksum the store does not confirm is not a check. RGW 16
+// accepts x-amz-checksum-crc32c and ignores it; Content-MD5 rides beside it
+// until an answer shows the endpoint checks CRC32C, and the result names what
+// the store verified.
+BOOST_AUTO_TEST_CASE(a_store_that_ignores_crc32c_verifies_content_md5_on_every_part) {
+    t::s3_test_server::options so;
+    so.checks_crc32c = false;
+    fixture f(so);
+    auto data = random_bytes(17 * MiB + 5, 11);
+    auto r = f.upload_ok(data, f.options("big"));
+    BOOST_TEST(r.method == "multipart");
+    BOOST_TEST(r.checksum == "md5");
+    BOOST_TEST(r.integrity_note.empty(), r.integrity_note);
+    // Every part, the first four (sent before any answer) included.
+    BOOST_TEST(f.server.statistics().content_md5_checked == 4);
+
+    auto small = random_bytes(300 * 1024, 12);
+    auto before = f.server.statistics();
+    auto s = f.upload_ok(small, f.options("small"));
+    BOOST_TEST(s.method == "put");
+    BOOST_TEST(s.checksum == "md5");
+    auto after = f.server.statistics();
+    BOOST_TEST(after.content_md5_checked - before.content_md5_checked == 1);
+    // The ETag equal to the MD5 sent is the confirmation: no HeadObject.
+    BOOST_TEST(after.by_op[t::s3_op::head_object] == before.by_op[t::s3_op::head_object]);
+}
+
+BOOST_AUTO_TEST_CASE(a_store_that_echoes_crc32c_stays_crc32c_and_md5_stops_after_the_first_answer) {
+    fixture f;
+    auto data = random_bytes(17 * MiB + 5, 13);
+    auto o = f.options("big");
+    o.concurrency = 1;   // one part at a time: only part 1 goes out before the first answer
+    auto r = f.upload_ok(data, o);
+    BOOST_TEST(r.checksum == "crc32c");
+    BOOST_TEST(f.server.statistics().content_md5_checked == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_part_damaged_on_the_way_is_refused_and_sent_again) {
+    for (bool crc : {true, false}) {
+        BOOST_TEST_CONTEXT((crc ? "store checks crc32c" : "store checks only Content-MD5")) {
+            t::s3_test_server::options so;
+            so.checks_crc32c = crc;
+            fixture f(so);
+            f.server.inject({t::s3_op::upload_part, 2, 1}, {t::fault_kind::corrupt_body});
+            f.server.inject({t::s3_op::put_object, std::nullopt, 1}, {t::fault_kind::corrupt_body});
+            auto data = random_bytes(12 * MiB + 7, 14);
+            auto r = f.upload_ok(data, f.options("big"));
+            BOOST_TEST(r.retries == 1u);
+            BOOST_TEST(r.checksum == (crc ? "crc32c" : "md5"));
+            auto small = random_bytes(1000, 15);
+            auto s = f.upload_ok(small, f.options("small"));
+            BOOST_TEST(s.retries == 1u);
+            BOOST_TEST(f.server.statistics().integrity_failures == 2);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(multipart_upload_is_byte_exact_with_each_checksum) {
     fixture f;
     auto data = random_bytes(17 * MiB + 123, 1);

@@ -175,4 +175,27 @@ BOOST_AUTO_TEST_CASE(delete_objects_is_a_quiet_post_with_content_md5) {
     BOOST_CHECK_THROW(p::delete_objects(local("k"), {"a"}), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(content_md5_beside_crc32c_is_sent_and_confirms_by_etag) {
+    using k = p::integrity::kind;
+    // CRC32C of "hello" is 0x9a71bb4c (base64 mnG7TA==); MD5 as above.
+    p::integrity both{k::crc32c, "mnG7TA==", "XUFAKrxLKna5cZ2REBfFkg=="};
+    auto loc = p::locate(p::parse_endpoint("https://127.0.0.1:9000"), "bkt", "k", p::addressing::path);
+    auto req = p::upload_part(loc, "id", 1, 5, both);
+    BOOST_TEST(req.header_value("x-amz-checksum-crc32c").value_or("") == "mnG7TA==");
+    BOOST_TEST(req.header_value("Content-MD5").value_or("") == "XUFAKrxLKna5cZ2REBfFkg==");
+    auto put = p::put_object(loc, 5, {k::crc32c, "mnG7TA==", ""});
+    BOOST_TEST(!put.header_value("Content-MD5").has_value());
+
+    const std::string md5_etag = "\"5d41402abc4b2a76b9719d911017c592\"";
+    // The echo wins (AWS echoes and its ETag is the MD5 too).
+    BOOST_TEST((p::integrity_confirmed_by(both, std::string_view("mnG7TA=="), md5_etag) == k::crc32c));
+    // No echo (RGW 16): the ETag equal to the MD5 sent.
+    BOOST_TEST((p::integrity_confirmed_by(both, std::nullopt, md5_etag) == k::md5));
+    // No echo and another ETag (SSE-KMS, a store with opaque ETags): nothing.
+    BOOST_TEST((p::integrity_confirmed_by(both, std::nullopt, "\"0123\"") == k::none));
+    // Without Content-MD5 the ETag proves nothing for a crc32c body.
+    BOOST_TEST((p::integrity_confirmed_by({k::crc32c, "mnG7TA==", ""}, std::nullopt, md5_etag) == k::none));
+    BOOST_TEST((p::integrity_confirmed_by({k::md5, "XUFAKrxLKna5cZ2REBfFkg==", ""}, std::nullopt, md5_etag) == k::md5));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -774,6 +774,9 @@ reply s3_test_server::impl::handle(const request_info& info, request& req, const
                            "have been aborted or completed.");
         case fault_kind::access_denied:
             return faulted(http::status::forbidden, "AccessDenied", "Access Denied");
+        case fault_kind::corrupt_body:
+            if (!req.body().empty()) req.body()[req.body().size() / 2] ^= 0x5a;
+            break;
         case fault_kind::connection_close:
         case fault_kind::slow_first_byte:
         case fault_kind::slow_body:
@@ -796,6 +799,14 @@ reply s3_test_server::impl::process(const request_info& info, request& req) {
     if (!buckets_.count(info.bucket))
         return error(info, {http::status::not_found, "NoSuchBucket", "The specified bucket does not exist"});
 
+    if (!opt_.checks_crc32c) {
+        // RGW 16: the headers are accepted and play no part (after the
+        // signature check, which covers them).
+        req.erase("x-amz-checksum-crc32c");
+        req.erase("x-amz-checksum-algorithm");
+        req.erase("x-amz-sdk-checksum-algorithm");
+    }
+
     // Content-MD5 is checked on every request that carries it, as S3 does.
     if (auto it = req.find(http::field::content_md5); it != req.end()) {
         auto digest = sv4::base64_decode(trim(it->value()));
@@ -805,6 +816,7 @@ reply s3_test_server::impl::process(const request_info& info, request& req) {
         if (*digest != md5_raw(req.body()))
             return error(info, integrity_fail(http::status::bad_request, "BadDigest",
                                               "The Content-MD5 you specified did not match what we received."));
+        ++stats_.content_md5_checked;
     }
 
     switch (info.op) {
@@ -1182,7 +1194,7 @@ reply s3_test_server::impl::do_complete(const request_info& info, request& req) 
                                     "The upload was created using a crc32c checksum. The complete request must "
                                     "include the checksum for each part. It was missing or did not match for part " +
                                         std::to_string(parts[i].number) + "."});
-        } else if (parts[i].crc) {
+        } else if (parts[i].crc && opt_.checks_crc32c) {
             return error(info, {http::status::bad_request, "InvalidPart",
                                 "The upload was not created with a checksum algorithm, but part " +
                                     std::to_string(parts[i].number) + " names a ChecksumCRC32C."});
@@ -1595,6 +1607,7 @@ std::string_view to_string(fault_kind k) {
     case fault_kind::slow_body: return "slow_body";
     case fault_kind::no_such_upload: return "no_such_upload";
     case fault_kind::access_denied: return "access_denied";
+    case fault_kind::corrupt_body: return "corrupt_body";
     }
     return "?";
 }

@@ -47,6 +47,7 @@ enum class fault_kind {
     slow_body,         // read the body one read (one TLS record, or <= 64 KiB plain) per `delay`, then serve normally
     no_such_upload,    // 404 NoSuchUpload; nothing is done
     access_denied,     // 403 AccessDenied; nothing is done
+    corrupt_body,      // one byte of the body is flipped on arrival (a damaged path), then served normally
 };
 
 struct fault {
@@ -88,6 +89,10 @@ public:
         // Every answer is written this long after its request was read (a
         // known server latency, for measuring a client's latency figures).
         std::chrono::milliseconds response_delay{0};
+        // false: like Ceph RGW 16, x-amz-checksum-crc32c (and a declared
+        // checksum algorithm) is accepted and ignored: neither checked, nor
+        // stored, nor echoed. Content-MD5 is still verified.
+        bool checks_crc32c = true;
         int receive_buffer = 0;   // SO_RCVBUF of every accepted socket (0: the kernel's autotuning); a small one
                                   // keeps a slow_body reader from holding megabytes it has not yet read
     };
@@ -97,6 +102,7 @@ public:
         int requests = 0;             // request headers read
         int signature_failures = 0;   // requests refused for authentication
         int integrity_failures = 0;   // BadDigest, InvalidDigest, XAmzContentSHA256Mismatch
+        int content_md5_checked = 0;  // requests whose Content-MD5 matched their body
         std::map<s3_op, int> by_op;
         std::uint64_t part_bytes = 0; // body bytes of the parts stored (UploadPart answered 200)
     };

@@ -4,8 +4,9 @@
 // does not (it verifies no signature and no Content-MD5, for instance).
 #pragma once
 
-#include <sys/types.h>
+#include "local_server.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,17 +41,12 @@ public:
 
     // Whether the server process is still running (s3rver dies on some bad
     // requests, e.g. CompleteMultipartUpload naming a part it does not have).
-    bool running();
+    bool running() { return script_->running(); }
     // What the server wrote on stderr so far (nothing unless something failed).
-    std::string log() const;
+    std::string log() const { return script_->log(); }
 
 private:
-    void stop();
-    void terminate_group();
-
-    pid_t pid_ = -1;      // the script's pid, also its process group id
-    bool reaped_ = false; // the script has exited and was waited for
-    int log_fd_ = -1; // the server's stderr (an unlinked temporary file)
+    std::unique_ptr<local_server_script> script_;
     std::string endpoint_, ca_file_, data_dir_;
 };
 

@@ -135,8 +135,10 @@ void bulk_run::unchanged(const std::string& path, const std::string& key, std::u
 }
 
 void bulk_run::on_outcome(const engine::file_outcome& o) {
-    if (o.ok) retries_ += o.result.retries;
-    else if (o.code == engine::upload_errc::cancelled && batch_->stopping()) ++cancelled_;
+    if (o.ok) {
+        retries_ += o.result.retries;
+        if (!o.result.integrity_note.empty() && unverified_++ == 0) first_integrity_note_ = o.key + ": " + o.result.integrity_note;
+    } else if (o.code == engine::upload_errc::cancelled && batch_->stopping()) ++cancelled_;
     else
         report_failure(o.key, o.error + (o.upload_id.empty() ? ""
                                          : o.aborted ? " (upload " + o.upload_id + " aborted)"
@@ -151,6 +153,7 @@ void bulk_run::on_outcome(const engine::file_outcome& o) {
         j["parts"] = o.result.parts;
         j["retries"] = o.result.retries;
         if (!o.result.upload_id.empty()) j["upload_id"] = o.result.upload_id;
+        if (!o.result.integrity_note.empty()) j["integrity_note"] = o.result.integrity_note;
         if (o.result.parts_resumed > 0) {
             j["bytes_resumed"] = o.result.bytes_resumed;
             j["parts_resumed"] = o.result.parts_resumed;
@@ -225,6 +228,7 @@ int bulk_run::finish(const signal_watcher& signals) {
                               {"mb_per_s", seconds > 0 ? static_cast<double>(t.bytes_succeeded) / 1e6 / seconds : 0.0},
                               {"files_per_s", seconds > 0 ? static_cast<double>(t.succeeded) / seconds : 0.0},
                               {"retries", retries_},
+                              {"unverified", unverified_},
                               {"connections_peak", stats.connections_peak}};
         std::cout << boost::json::serialize(s) << '\n';
     }
@@ -242,6 +246,9 @@ int bulk_run::finish(const signal_watcher& signals) {
         if (failed) std::cerr << ", " << failed << " FAILED";
         if (cancelled_) std::cerr << ", " << cancelled_ << " cancelled (their multipart uploads aborted, unless kept)";
         std::cerr << '\n';
+        if (unverified_)
+            std::cerr << "hoist: warning: " << unverified_ << " file" << (unverified_ == 1 ? "" : "s")
+                      << " uploaded with no checksum the store confirmed; the first: " << first_integrity_note_ << '\n';
         if (errors_shown_ > max_errors_shown)
             std::cerr << "hoist: (" << errors_shown_ - max_errors_shown << " more errors not shown; --json lists all)\n";
     }

@@ -63,6 +63,8 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::uint64_t local_failures_ = 0, skipped_ = 0, unchanged_ = 0, unchanged_bytes_ = 0, retries_ = 0;
     std::uint64_t errors_shown_ = 0, cancelled_ = 0;
+    std::uint64_t unverified_ = 0;        // uploaded, but the store confirmed no checksum (upload_result::integrity_note)
+    std::string first_integrity_note_;
     // Progress: samples of bytes acked over the last seconds, for the rate.
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> samples_;
     std::chrono::steady_clock::time_point last_line_{};

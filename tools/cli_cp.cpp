@@ -157,6 +157,7 @@ int cp_command::run_one(const std::string& source, const std::string& destinatio
         std::cerr << "hoist: resumed upload " << r.upload_id << ": " << r.parts_resumed << " of " << r.parts
                   << " parts (" << r.bytes_resumed << " bytes) were already stored and not sent again\n";
     if (!transfer.quiet && !r.resume_note.empty()) std::cerr << "hoist: note: " << r.resume_note << '\n';
+    if (!r.integrity_note.empty()) std::cerr << "hoist: warning: " << r.integrity_note << '\n';
     if (!r.fallback_reason.empty() && !transfer.quiet)
         std::cerr << "hoist: warning: presigned PUTs failed (" << r.fallback_reason
                   << "); the parts went through the service instead\n";
@@ -182,6 +183,7 @@ int cp_command::run_one(const std::string& source, const std::string& destinatio
                               {"bytes_resumed", r.bytes_resumed},
                               {"parts_resumed", r.parts_resumed}};
         if (!r.resume_note.empty()) o["resume_note"] = r.resume_note;
+        if (!r.integrity_note.empty()) o["integrity_note"] = r.integrity_note;
         if (!r.fallback_reason.empty()) o["fallback_reason"] = r.fallback_reason;
         std::cout << boost::json::serialize(o) << '\n';
     }

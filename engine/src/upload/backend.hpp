@@ -49,6 +49,14 @@ struct upload_handle {
     std::string upload_token;
 };
 
+// A PutObject's or UploadPart's answer: the ETag, and the CRC32C the store
+// echoed (x-amz-checksum-crc32c), if any. What they prove is
+// protocol::integrity_confirmed_by's to say.
+struct stored_body {
+    std::string etag;
+    std::optional<std::string> echoed_crc32c;
+};
+
 // One pool's connection counters at the time an upload began using it: the
 // upload reports what changed since. (On a client shared by concurrent
 // uploads to one endpoint, the others' connections show too.)
@@ -77,9 +85,16 @@ public:
     // CreateMultipartUpload. `size` is unknown for a stream. Returns the part
     // size the backend decides (a service plans the parts), or nullopt.
     virtual net::awaitable<std::optional<std::uint64_t>> create(std::optional<std::uint64_t> size) = 0;
-    // UploadPart; returns the ETag. `parts_total` is unknown (nullopt) for a
+    // Whether a body carrying CRC32C should carry Content-MD5 too: the store is
+    // not known to check CRC32C (through a service, parts carry MD5 alone).
+    virtual bool wants_content_md5() const { return false; }
+    // What an answer showed about the store's CRC32C check (the direct backend
+    // remembers it per endpoint, for every upload of the client).
+    virtual void learn(const protocol::integrity&, const stored_body&) {}
+
+    // UploadPart. `parts_total` is unknown (nullopt) for a
     // stream until its end.
-    virtual net::awaitable<std::string> upload_part(std::uint32_t number, body_source& body,
+    virtual net::awaitable<stored_body> upload_part(std::uint32_t number, body_source& body,
                                                     const protocol::integrity& check,
                                                     std::optional<std::uint32_t> parts_total) = 0;
     // CompleteMultipartUpload; returns the object's ETag if the answer gave one.
@@ -91,8 +106,8 @@ public:
     virtual net::awaitable<std::string> verify(std::uint64_t size) = 0;
     // AbortMultipartUpload (a missing upload counts as aborted). Not cancellable.
     virtual net::awaitable<void> abort() = 0;
-    // One PutObject; returns the ETag.
-    virtual net::awaitable<std::string> put_object(body_source& body, const protocol::integrity& check) = 0;
+    // One PutObject.
+    virtual net::awaitable<stored_body> put_object(body_source& body, const protocol::integrity& check) = 0;
 
     // Every part the server holds (ListParts, all pages), or nullopt when the
     // upload is gone (NoSuchUpload). Throws step_error otherwise.

@@ -47,6 +47,13 @@ public:
     // client_options::max_bytes_per_second: one bucket for every connection and upload.
     bandwidth_limit& bandwidth() { return bandwidth_; }
 
+    // What one endpoint showed about CRC32C: unknown until the first answer to
+    // a body that carried x-amz-checksum-crc32c; then echoed (the store checks
+    // it, as AWS does) or ignored (RGW 16, s3rver and many others accept the
+    // header and check nothing: Content-MD5 goes beside it from then on).
+    enum class crc32c_check { unknown, echoed, ignored };
+    crc32c_check& crc32c_check_of(const protocol::endpoint& ep) { return crc32c_checks_[ep.origin()]; }
+
     // Counters, written on the client's thread, read from any.
     std::atomic<std::uint64_t> uploads_started{0}, uploads_succeeded{0}, uploads_failed{0}, uploads_running{0};
     std::atomic<std::uint64_t> bytes_acked{0}, bytes_in_flight{0};
@@ -61,6 +68,7 @@ private:
     bandwidth_limit bandwidth_;
     std::map<std::string, std::shared_ptr<connection_pool>> pools_;
     std::optional<std::string> congestion_control_;
+    std::map<std::string, crc32c_check> crc32c_checks_;   // by endpoint origin
 };
 
 // The door from engine code beside the uploads (bucket.hpp's operations) to a

@@ -11,7 +11,8 @@ namespace {
 class direct_backend final : public upload_backend {
 public:
     direct_backend(client_core& core, const upload_options& opt, request_runner& runner)
-        : opt_(opt), runner_(runner), pool_(core.pool(opt.location.ep, opt)), usage_(pool_) {}
+        : opt_(opt), runner_(runner), pool_(core.pool(opt.location.ep, opt)), usage_(pool_),
+          check_(core.crc32c_check_of(opt.location.ep)) {}
 
     protocol::integrity::kind checksum() const override { return opt_.checksum; }
     std::string multipart_method() const override { return "multipart"; }
@@ -36,13 +37,25 @@ public:
                                                          : std::get<protocol::s3_error>(parsed).code));
     }
 
-    net::awaitable<std::string> upload_part(std::uint32_t number, body_source& body, const protocol::integrity& check,
+    // Until an answer shows the endpoint checks CRC32C, Content-MD5 rides
+    // beside it: the first parts of the first upload to a store that ignores
+    // CRC32C are checked too, not only those sent after we learnt it.
+    bool wants_content_md5() const override { return check_ != client_core::crc32c_check::echoed; }
+    void learn(const protocol::integrity& sent, const stored_body& answer) override {
+        if (sent.type != protocol::integrity::kind::crc32c || check_ == client_core::crc32c_check::echoed) return;
+        // An echo of a different value is a store that computed something else:
+        // not a check we can rely on either.
+        check_ = answer.echoed_crc32c && *answer.echoed_crc32c == sent.base64 ? client_core::crc32c_check::echoed
+                                                                              : client_core::crc32c_check::ignored;
+    }
+
+    net::awaitable<stored_body> upload_part(std::uint32_t number, body_source& body, const protocol::integrity& check,
                                             std::optional<std::uint32_t>) override {
         const std::uint64_t size = body.size();
         auto r = co_await call(
             "part " + std::to_string(number),
             [&] { return protocol::upload_part(opt_.location, upload_id_, number, size, check); }, &body);
-        co_return etag_of(r, "part " + std::to_string(number));
+        co_return stored_body{etag_of(r, "part " + std::to_string(number)), r.response.header("x-amz-checksum-crc32c")};
     }
 
     net::awaitable<std::string> complete(const std::vector<protocol::completed_part>& parts) override {
@@ -114,13 +127,14 @@ public:
         if (!r.ok && r.s3_code != "NoSuchUpload") throw step_error::from(r);
     }
 
-    net::awaitable<std::string> put_object(body_source& body, const protocol::integrity& check) override {
+    net::awaitable<stored_body> put_object(body_source& body, const protocol::integrity& check) override {
         const std::uint64_t size = body.size();
         auto r = co_await call(
             "PutObject", [&] { return protocol::put_object(opt_.location, size, check, opt_.content_type); }, &body);
         put_etag_ = r.response.header("ETag").value_or("");
-        put_confirmed_ = protocol::integrity_confirmed(check, r.response.header("x-amz-checksum-crc32c"), put_etag_);
-        co_return put_etag_;
+        auto echoed = r.response.header("x-amz-checksum-crc32c");
+        put_confirmed_ = protocol::integrity_confirmed(check, echoed, put_etag_);
+        co_return stored_body{put_etag_, std::move(echoed)};
     }
 
 private:
@@ -153,6 +167,7 @@ private:
     connection_pool& pool_;
     pool_usage usage_;
     std::string upload_id_;
+    client_core::crc32c_check& check_;   // the client's knowledge of this endpoint, shared by its uploads
     bool put_confirmed_ = false;   // the PutObject's answer proved our checksum (integrity_confirmed)
     std::string put_etag_;
 };

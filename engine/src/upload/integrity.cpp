@@ -36,8 +36,9 @@ struct integrity_builder::md5_state {
     ~md5_state() { EVP_MD_CTX_free(ctx); }
 };
 
-integrity_builder::integrity_builder(protocol::integrity::kind kind) : kind_(kind) {
-    if (kind_ == protocol::integrity::kind::md5) md5_ = std::make_unique<md5_state>();
+integrity_builder::integrity_builder(protocol::integrity::kind kind, bool content_md5) : kind_(kind) {
+    if (kind_ == protocol::integrity::kind::md5 || (content_md5 && kind_ == protocol::integrity::kind::crc32c))
+        md5_ = std::make_unique<md5_state>();
 }
 integrity_builder::~integrity_builder() = default;
 integrity_builder::integrity_builder(integrity_builder&&) noexcept = default;
@@ -46,7 +47,10 @@ integrity_builder& integrity_builder::operator=(integrity_builder&&) noexcept = 
 void integrity_builder::update(const void* data, std::size_t size) {
     switch (kind_) {
     case protocol::integrity::kind::none: break;
-    case protocol::integrity::kind::crc32c: crc_.update(data, size); break;
+    case protocol::integrity::kind::crc32c:
+        crc_.update(data, size);
+        if (md5_) EVP_DigestUpdate(md5_->ctx, data, size);
+        break;
     case protocol::integrity::kind::md5: EVP_DigestUpdate(md5_->ctx, data, size); break;
     }
 }
@@ -54,18 +58,23 @@ void integrity_builder::update(const void* data, std::size_t size) {
 protocol::integrity integrity_builder::finish() {
     protocol::integrity out;
     out.type = kind_;
-    if (kind_ == protocol::integrity::kind::crc32c) out.base64 = crc_.base64();
-    if (kind_ == protocol::integrity::kind::md5) {
+    std::string md5;
+    if (md5_) {
         unsigned char digest[EVP_MAX_MD_SIZE];
         unsigned int len = 0;
         EVP_DigestFinal_ex(md5_->ctx, digest, &len);
-        out.base64 = sigv4::base64_encode(digest, len);
+        md5 = sigv4::base64_encode(digest, len);
     }
+    if (kind_ == protocol::integrity::kind::crc32c) {
+        out.base64 = crc_.base64();
+        out.content_md5 = std::move(md5);
+    }
+    if (kind_ == protocol::integrity::kind::md5) out.base64 = std::move(md5);
     return out;
 }
 
-protocol::integrity compute_integrity(protocol::integrity::kind kind, std::string_view data) {
-    integrity_builder b(kind);
+protocol::integrity compute_integrity(protocol::integrity::kind kind, std::string_view data, bool content_md5) {
+    integrity_builder b(kind, content_md5);
     b.update(data.data(), data.size());
     return b.finish();
 }

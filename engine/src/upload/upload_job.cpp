@@ -257,6 +257,23 @@ void upload_job::start_journal(const resumable_file& file, const protocol::part_
                                      file.identity});
 }
 
+void upload_job::confirmed(const protocol::integrity& sent, const stored_body& answer) {
+    backend_->learn(sent, answer);
+    switch (protocol::integrity_confirmed_by(sent, answer.echoed_crc32c, answer.etag)) {
+    case protocol::integrity::kind::crc32c: ++confirmed_crc32c_; break;
+    case protocol::integrity::kind::md5: ++confirmed_md5_; break;
+    case protocol::integrity::kind::none: ++unconfirmed_; break;
+    }
+}
+
+protocol::integrity::kind upload_job::verified_by() const {
+    // Nothing sent in this run (every part resumed): what was asked for, as
+    // the earlier run's answers are not kept.
+    if (unconfirmed_ + confirmed_crc32c_ + confirmed_md5_ == 0) return backend_->checksum();
+    if (unconfirmed_ > 0) return protocol::integrity::kind::none;
+    return confirmed_md5_ > 0 ? protocol::integrity::kind::md5 : protocol::integrity::kind::crc32c;
+}
+
 bool upload_job::still_matches(const journal_part& kept, const protocol::integrity& now) const {
     // Without a checksum the server's and the journal's ETags are all there is.
     return now.type == protocol::integrity::kind::none || now.base64 == kept.checksum;
@@ -265,11 +282,14 @@ bool upload_job::still_matches(const journal_part& kept, const protocol::integri
 net::awaitable<void> upload_job::put_single(const positional_source& source) {
     const std::uint64_t size = source.size();
     parts_total_ = 1;
-    integrity_builder check(backend_->checksum());
+    integrity_builder check(backend_->checksum(), backend_->wants_content_md5());
     if (auto ec = source.scan(0, size, [&](const char* p, std::size_t len) { check.update(p, len); }))
         throw step_error(upload_errc::source_changed, "cannot read '" + source.name() + "': " + ec.message());
     file_part_body body(source, 0, size);
-    etag_ = co_await backend_->put_object(body, check.finish());
+    auto sent = check.finish();
+    auto answer = co_await backend_->put_object(body, sent);
+    confirmed(sent, answer);
+    etag_ = answer.etag;
     if (source.changed())
         throw step_error(upload_errc::source_changed, "'" + source.name() + "' changed during the upload");
     ++parts_done_;
@@ -308,7 +328,7 @@ net::awaitable<void> upload_job::send_parts(const positional_source& source, con
         auto [ec, permit] = co_await permits_.acquire();
         if (ec || stopping()) break;
         // The part's integrity value, computed once and reused on every attempt.
-        integrity_builder check(backend_->checksum());
+        integrity_builder check(backend_->checksum(), backend_->wants_content_md5());
         net::error_code rec;
         if (backend_->checksum() != protocol::integrity::kind::none)
             rec = source.scan(plan.offset(n), plan.size(n), [&](const char* p, std::size_t len) { check.update(p, len); });
@@ -341,10 +361,11 @@ net::awaitable<void> upload_job::send_part(std::uint32_t number, std::unique_ptr
     try {
         std::optional<std::uint32_t> total;
         if (total_) total = parts_total_;
-        auto etag = co_await backend_->upload_part(number, *body, check, total);
+        auto answer = co_await backend_->upload_part(number, *body, check, total);
+        confirmed(check, answer);
         if (number > completed_parts_.size()) completed_parts_.resize(number);
         auto& part = completed_parts_[number - 1];
-        part = {number, etag, check.type == protocol::integrity::kind::crc32c ? check.base64 : ""};
+        part = {number, std::move(answer.etag), check.type == protocol::integrity::kind::crc32c ? check.base64 : ""};
         if (!part.etag.empty() && part.etag.front() != '"') part.etag = "\"" + part.etag + "\"";
         if (journal_live_) journal_->record({number, part.etag, check.base64, body->size()});
         ++parts_done_;
@@ -491,7 +512,7 @@ net::awaitable<upload_result> upload_job::run_stream(int fd) {
         planned_part_size_ = stream_plan.part_size(1);
         co_await backend_->create(std::nullopt);
         auto spawn_buffer = [&](std::uint32_t n, std::string data, part_hold hold) {
-            auto check = compute_integrity(backend_->checksum(), data);
+            auto check = compute_integrity(backend_->checksum(), data, backend_->wants_content_md5());
             spawn_part(n, std::make_unique<memory_body>(std::move(data)), std::move(check), std::move(hold));
         };
         spawn_buffer(1, std::move(first), part_hold{std::move(first_permit), std::move(first_held)});
@@ -538,7 +559,13 @@ upload_result upload_job::result(std::uint64_t size) const {
     out.method = multipart_ ? backend_->multipart_method() : backend_->single_method();
     out.etag = etag_;
     out.upload_id = multipart_ ? backend_->upload_id() : "";
-    out.checksum = std::string(protocol::to_string(backend_->checksum()));
+    out.checksum = std::string(protocol::to_string(verified_by()));
+    if (unconfirmed_ > 0 && backend_->checksum() != protocol::integrity::kind::none)
+        out.integrity_note = "the store confirmed no checksum for " + std::to_string(unconfirmed_) + " of " +
+                             std::to_string(unconfirmed_ + confirmed_crc32c_ + confirmed_md5_) +
+                             (multipart_ ? " parts" : " bodies") +
+                             " (no x-amz-checksum-crc32c echo, and an ETag that is not the MD5 sent): only TLS "
+                             "checked those bytes on the way";
     out.key = backend_->key();
     out.part_size = planned_part_size_;
     out.parts_in_flight = multipart_ ? parts_in_flight_ : 0;

@@ -90,6 +90,11 @@ private:
                                    part_hold hold);
     net::awaitable<void> complete_and_verify(std::uint64_t size);
     net::awaitable<upload_result> finish(std::uint64_t size);
+    // Counts what a body's answer proved the store checked (and lets the
+    // backend learn whether the endpoint checks CRC32C).
+    void confirmed(const protocol::integrity& sent, const stored_body& answer);
+    // upload_result::checksum: what the store verified for every body sent.
+    protocol::integrity::kind verified_by() const;
     void plan_in_flight(const protocol::part_plan& plan);
     upload_result result(std::uint64_t size) const;
 
@@ -133,6 +138,7 @@ private:
     std::optional<std::uint64_t> total_;
     std::uint64_t acked_ = 0, in_flight_ = 0, sent_total_ = 0;
     std::uint32_t parts_done_ = 0, parts_total_ = 0, retries_ = 0;
+    std::uint32_t confirmed_crc32c_ = 0, confirmed_md5_ = 0, unconfirmed_ = 0;   // bodies sent in this run
 };
 
 void validate(const upload_options& options);

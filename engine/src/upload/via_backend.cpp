@@ -56,7 +56,7 @@ public:
         co_return answer.part_size;
     }
 
-    net::awaitable<std::string> upload_part(std::uint32_t number, body_source& body, const protocol::integrity& check,
+    net::awaitable<stored_body> upload_part(std::uint32_t number, body_source& body, const protocol::integrity& check,
                                             std::optional<std::uint32_t> parts_total) override {
         call_result r;
         if (!fallback_) {
@@ -74,7 +74,7 @@ public:
         auto etag = r.response.header("ETag");
         if (!etag || etag->empty())
             throw step_error(upload_errc::rejected, "part " + std::to_string(number) + ": the response has no ETag");
-        co_return *etag;
+        co_return stored_body{*etag, std::nullopt};
     }
 
     net::awaitable<std::string> complete(const std::vector<protocol::completed_part>& parts) override {
@@ -134,7 +134,7 @@ public:
         co_await service_call("abort", protocol::request_json(request), /*cancellable=*/false);
     }
 
-    net::awaitable<std::string> put_object(body_source& body, const protocol::integrity& check) override {
+    net::awaitable<stored_body> put_object(body_source& body, const protocol::integrity& check) override {
         const std::uint64_t size = body.size();
         protocol::single_request request{opt_.via->file_name, size, opt_.content_type};
         auto text = co_await service_call("single", protocol::request_json(request));
@@ -145,7 +145,7 @@ public:
         call_spec spec{"single PUT", build, &body, true, opt_.max_attempts};
         auto r = co_await runner_.call(storage(target.ep), std::move(spec));
         if (!r.ok) throw step_error::from(r);
-        co_return r.response.header("ETag").value_or("");
+        co_return stored_body{r.response.header("ETag").value_or(""), std::nullopt};
     }
 
 private:

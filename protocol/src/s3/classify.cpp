@@ -30,6 +30,11 @@ constexpr std::array code_table{
     code_rule{"RequestTimeTooSkewed",         outcome_kind::retry},   // re-signed with a fresh clock
     code_rule{"OperationAborted",             outcome_kind::retry},   // a conflicting operation was in flight
     code_rule{"PriorRequestNotComplete",      outcome_kind::retry},
+    // The body that arrived is not the one we checksummed: damaged on the way
+    // (a proxy, a NIC, plain HTTP). Sent again from the source it may pass; a
+    // source that really changed is caught by its size/mtime check, and the
+    // attempts are bounded anyway.
+    code_rule{"BadDigest",                    outcome_kind::retry},
 
     // Throttling: retry, but the engine backs off harder and lowers concurrency.
     code_rule{"ServiceUnavailable",           outcome_kind::throttle},  // S3's 503 body code
@@ -47,7 +52,6 @@ constexpr std::array code_table{
     code_rule{"AccessDenied",                 outcome_kind::fatal},
     code_rule{"AccountProblem",               outcome_kind::fatal},
     code_rule{"AuthorizationHeaderMalformed", outcome_kind::fatal},
-    code_rule{"BadDigest",                    outcome_kind::fatal},
     code_rule{"EntityTooLarge",               outcome_kind::fatal},
     code_rule{"EntityTooSmall",               outcome_kind::fatal},
     code_rule{"ExpiredToken",                 outcome_kind::fatal},

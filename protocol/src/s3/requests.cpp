@@ -28,7 +28,10 @@ s3_request base(const object_location& loc, std::string method) {
 void add_integrity(s3_request& r, const integrity& check) {
     switch (check.type) {
     case integrity::kind::none: break;
-    case integrity::kind::crc32c: r.headers.push_back({"x-amz-checksum-crc32c", check.base64}); break;
+    case integrity::kind::crc32c:
+        r.headers.push_back({"x-amz-checksum-crc32c", check.base64});
+        if (!check.content_md5.empty()) r.headers.push_back({"Content-MD5", check.content_md5});
+        break;
     case integrity::kind::md5: r.headers.push_back({"Content-MD5", check.base64}); break;
     }
 }
@@ -236,28 +239,43 @@ std::string presign_url(const object_location& loc, const std::string& method,
            sigv4::presigned_query(result);
 }
 
+namespace {
+
+// Whether `etag` (quoted or not) is the hex form of the base64 MD5 `md5_base64`.
+bool etag_is_md5(std::string_view md5_base64, std::string_view etag) {
+    auto digest = sigv4::base64_decode(md5_base64);
+    if (!digest || digest->size() != 16) return false;
+    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+    if (etag.size() != 32) return false;
+    static const char* hex = "0123456789abcdef";
+    for (std::size_t i = 0; i < 16; ++i) {
+        auto byte = static_cast<unsigned char>((*digest)[i]);
+        char hi = static_cast<char>(std::tolower(static_cast<unsigned char>(etag[2 * i])));
+        char lo = static_cast<char>(std::tolower(static_cast<unsigned char>(etag[2 * i + 1])));
+        if (hi != hex[byte >> 4] || lo != hex[byte & 15]) return false;
+    }
+    return true;
+}
+
+} // namespace
+
+integrity::kind integrity_confirmed_by(const integrity& sent, std::optional<std::string_view> echoed_crc32c,
+                                       std::string_view etag) {
+    if (sent.base64.empty()) return integrity::kind::none;
+    switch (sent.type) {
+    case integrity::kind::none: return integrity::kind::none;
+    case integrity::kind::crc32c:
+        if (echoed_crc32c && *echoed_crc32c == sent.base64) return integrity::kind::crc32c;
+        if (!sent.content_md5.empty() && etag_is_md5(sent.content_md5, etag)) return integrity::kind::md5;
+        return integrity::kind::none;
+    case integrity::kind::md5: return etag_is_md5(sent.base64, etag) ? integrity::kind::md5 : integrity::kind::none;
+    }
+    return integrity::kind::none;
+}
+
 bool integrity_confirmed(const integrity& sent, std::optional<std::string_view> echoed_crc32c,
                          std::string_view etag) {
-    if (sent.base64.empty()) return false;
-    switch (sent.type) {
-    case integrity::kind::none: return false;
-    case integrity::kind::crc32c: return echoed_crc32c && *echoed_crc32c == sent.base64;
-    case integrity::kind::md5: {
-        auto digest = sigv4::base64_decode(sent.base64);
-        if (!digest || digest->size() != 16) return false;
-        if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
-        if (etag.size() != 32) return false;
-        static const char* hex = "0123456789abcdef";
-        for (std::size_t i = 0; i < 16; ++i) {
-            auto byte = static_cast<unsigned char>((*digest)[i]);
-            char hi = static_cast<char>(std::tolower(static_cast<unsigned char>(etag[2 * i])));
-            char lo = static_cast<char>(std::tolower(static_cast<unsigned char>(etag[2 * i + 1])));
-            if (hi != hex[byte >> 4] || lo != hex[byte & 15]) return false;
-        }
-        return true;
-    }
-    }
-    return false;
+    return integrity_confirmed_by(sent, echoed_crc32c, etag) != integrity::kind::none;
 }
 
 } // namespace hoist::protocol

@@ -24,10 +24,12 @@ private:
     std::uint32_t state_ = 0xFFFFFFFFu;
 };
 
-// Computes a part's integrity value incrementally for the chosen kind.
+// Computes a part's integrity value incrementally for the chosen kind. With
+// `content_md5` (and kind crc32c) it also computes the MD5 for Content-MD5 in
+// the same pass over the bytes: one read of the data serves both.
 class integrity_builder {
 public:
-    explicit integrity_builder(protocol::integrity::kind kind);
+    explicit integrity_builder(protocol::integrity::kind kind, bool content_md5 = false);
     ~integrity_builder();
     integrity_builder(integrity_builder&&) noexcept;
     integrity_builder& operator=(integrity_builder&&) noexcept;
@@ -42,6 +44,6 @@ private:
     std::unique_ptr<md5_state> md5_;
 };
 
-protocol::integrity compute_integrity(protocol::integrity::kind kind, std::string_view data);
+protocol::integrity compute_integrity(protocol::integrity::kind kind, std::string_view data, bool content_md5 = false);
 
 } // namespace hoist::engine

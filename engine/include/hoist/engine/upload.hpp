@@ -178,7 +178,11 @@ struct upload_result {
     std::string method;                 // "multipart", "put"; via a service: "presigned-s3", "chunked-s3", "single-put"
     std::string etag;
     std::string upload_id;              // multipart only
-    std::string checksum;               // "crc32c", "md5" or "none"
+    // What the store verified for every body sent (not what was asked for):
+    // "crc32c" (it echoed ours), "md5" (the ETag was the MD5 we sent as
+    // Content-MD5; chosen by itself on stores that ignore CRC32C) or "none"
+    // (then integrity_note says why).
+    std::string checksum;
     std::string key;                    // the object key (via a service: the one it chose)
     std::uint64_t part_size = 0;        // as planned (grown, or the service's)
     std::uint32_t parts_in_flight = 0;  // parts sent at once, as planned (0: a single PutObject)
@@ -190,6 +194,8 @@ struct upload_result {
     std::uint64_t bytes_resumed = 0;
     std::uint32_t parts_resumed = 0;
     std::string resume_note;
+    // Set when the store confirmed no checksum for some body: a warning.
+    std::string integrity_note;
 };
 
 enum class upload_errc {

@@ -45,16 +45,24 @@ struct s3_request {
 struct integrity {
     enum class kind { none, crc32c, md5 } type = kind::none;
     std::string base64;   // the value for x-amz-checksum-crc32c or Content-MD5
+    // With type crc32c: the body's MD5 (base64), sent as Content-MD5 beside the
+    // CRC32C, for a store not known to check CRC32C (RGW 16 accepts the header
+    // and ignores it, but verifies Content-MD5). Empty: not sent.
+    std::string content_md5 = {};   // (defaulted: {type, base64} initialisations stay complete)
 };
 
 std::string_view to_string(integrity::kind);
 
-// Whether a PutObject's answer proves that the server computed our integrity
-// value over what it stored: an x-amz-checksum-crc32c echo equal to ours (AWS
-// sends it back; stores that ignore the header send nothing), or, for md5, an
-// ETag that is the hex MD5 of the body (a single PUT's ETag, except under
-// SSE-KMS). A 200 alone proves nothing: some stores accept both headers and
-// check neither. A confirmed PUT needs no HeadObject after it.
+// What a PutObject's or UploadPart's answer proves the server computed over
+// what it stored: crc32c for an x-amz-checksum-crc32c echo equal to ours (AWS
+// sends it back; stores that ignore the header send nothing), md5 for an ETag
+// that is the hex MD5 we sent (type md5, or content_md5 beside a crc32c; a
+// single PUT's or a part's ETag is its MD5, except under SSE-KMS), none
+// otherwise. A 200 alone proves nothing: some stores accept both headers and
+// check neither.
+integrity::kind integrity_confirmed_by(const integrity& sent, std::optional<std::string_view> echoed_crc32c,
+                                       std::string_view etag);
+// integrity_confirmed_by(...) != none: a confirmed PUT needs no HeadObject after it.
 bool integrity_confirmed(const integrity& sent, std::optional<std::string_view> echoed_crc32c,
                          std::string_view etag);
 
