@@ -184,6 +184,27 @@ BOOST_AUTO_TEST_CASE(integrity_is_confirmed_only_by_an_echo_or_an_md5_etag) {
     BOOST_TEST(!p::integrity_confirmed({k::md5, "not base64!"}, std::nullopt, "\"5d41402abc4b2a76b9719d911017c592\""));
 }
 
+BOOST_AUTO_TEST_CASE(delete_objects_is_a_quiet_post_with_content_md5) {
+    auto bucket = local("");
+    auto r = p::delete_objects(bucket, {"a&b", "c"});
+    BOOST_TEST(r.method == "POST");
+    BOOST_TEST(r.target() == "/bucket?delete");
+    BOOST_TEST(r.body.find("<Quiet>true</Quiet>") != std::string::npos);
+    BOOST_TEST(r.body.find("<Key>a&amp;b</Key>") != std::string::npos);
+    BOOST_TEST(r.content_length == r.body.size());
+    BOOST_TEST(r.payload_hash == sv4::sha256_hex(r.body));
+    // The MD5 of an empty body is 1B2M2Y8AsgTpgAmY7PhCfg==: this one's is 24 base64 characters, and not that.
+    auto md5 = r.header_value("Content-MD5");
+    BOOST_REQUIRE(md5);
+    BOOST_TEST(md5->size() == 24u);
+    BOOST_TEST(*md5 != "1B2M2Y8AsgTpgAmY7PhCfg==");
+    BOOST_TEST(*p::delete_objects(bucket, {"a&b", "c"}).header_value("Content-MD5") == *md5);
+    BOOST_TEST(*p::delete_objects(bucket, {"a&b", "d"}).header_value("Content-MD5") != *md5);
+    BOOST_CHECK_THROW(p::delete_objects(bucket, {}), std::invalid_argument);
+    BOOST_CHECK_THROW(p::delete_objects(bucket, std::vector<std::string>(1001, "k")), std::invalid_argument);
+    BOOST_CHECK_THROW(p::delete_objects(local("k"), {"a"}), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(content_md5_beside_crc32c_is_sent_and_confirms_by_etag) {
     using k = p::integrity::kind;
     // CRC32C of "hello" is 0x9a71bb4c (base64 mnG7TA==); MD5 as above.

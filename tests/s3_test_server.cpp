@@ -245,6 +245,8 @@ request_info analyze(const request& req) {
     else if (m == http::verb::post && info.has_query("uploadId") && has_key) set(s3_op::complete, "CompleteMultipartUpload");
     else if (m == http::verb::delete_ && info.has_query("uploadId") && has_key) set(s3_op::abort, "AbortMultipartUpload");
     else if (m == http::verb::get && info.has_query("uploadId") && has_key) set(s3_op::list_parts, "ListParts");
+    else if (m == http::verb::post && info.has_query("delete") && !has_key && !info.bucket.empty())
+        set(s3_op::delete_objects, "DeleteObjects");
     else if (m == http::verb::put && !subresource && has_key) set(s3_op::put_object, "PutObject");
     else if (m == http::verb::head && has_key) set(s3_op::head_object, "HeadObject");
     else if (m == http::verb::get && info.has_query("uploads") && !has_key && !info.bucket.empty())
@@ -397,6 +399,7 @@ public:
     reply do_list_parts(const request_info& info);
     reply do_list_uploads(const request_info& info);
     reply do_list_objects(const request_info& info);
+    reply do_delete_objects(const request_info& info, request& req);
     reply do_put_object(const request_info& info, request& req);
     reply do_head_object(const request_info& info);
 
@@ -706,6 +709,13 @@ awaitable<void> s3_test_server::impl::serve(Stream& stream, beast::flat_buffer& 
         append_log(std::move(line));
         req = {};  // free a part's buffer before waiting
 
+        if (opt_.response_delay.count() > 0) {
+            if (stopping_) co_return;
+            tcp_layer.expires_never();
+            timer.expires_after(opt_.response_delay);
+            auto [tec] = co_await timer.async_wait(use_nothrow);
+            if (tec || stopping_) co_return;
+        }
         if (f && f->kind == fault_kind::slow_first_byte) {
             if (stopping_) co_return;
             tcp_layer.expires_never();
@@ -819,6 +829,7 @@ reply s3_test_server::impl::process(const request_info& info, request& req) {
     case s3_op::head_object: return do_head_object(info);
     case s3_op::list_uploads: return do_list_uploads(info);
     case s3_op::list_objects: return do_list_objects(info);
+    case s3_op::delete_objects: return do_delete_objects(info, req);
     case s3_op::other: break;
     }
     return error(info, {http::status::not_implemented, "NotImplemented",
@@ -1456,6 +1467,51 @@ reply s3_test_server::impl::do_put_object(const request_info& info, request& req
     return r;
 }
 
+reply s3_test_server::impl::do_delete_objects(const request_info& info, request& req) {
+    // S3 refuses a DeleteObjects without an integrity header (process() has
+    // checked the value when there is one).
+    if (req.find(http::field::content_md5) == req.end() && req.find("x-amz-checksum-crc32c") == req.end())
+        return error(info, {http::status::bad_request, "InvalidRequest",
+                            "Missing required header for this request: Content-MD5"});
+    const std::string& body = req.body();
+    if (body.find("<Delete") == std::string::npos)
+        return error(info, {http::status::bad_request, "MalformedXML",
+                            "The XML you provided was not well-formed or did not validate against our published "
+                            "schema"});
+    auto unescape = [](std::string text) {
+        static const std::pair<std::string_view, char> entities[] = {
+            {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}, {"&amp;", '&'}};
+        std::string out;
+        for (std::size_t i = 0; i < text.size();) {
+            bool matched = false;
+            for (auto [entity, c] : entities)
+                if (text.compare(i, entity.size(), entity) == 0) {
+                    out += c;
+                    i += entity.size();
+                    matched = true;
+                    break;
+                }
+            if (!matched) out += text[i++];
+        }
+        return out;
+    };
+    const bool quiet = body.find("<Quiet>true</Quiet>") != std::string::npos;
+    std::string deleted;
+    std::size_t count = 0;
+    for (std::size_t at = body.find("<Key>"); at != std::string::npos; at = body.find("<Key>", at)) {
+        auto end = body.find("</Key>", at);
+        if (end == std::string::npos) break;
+        std::string key = unescape(body.substr(at + 5, end - at - 5));
+        at = end;
+        if (++count > 1000)
+            return error(info, {http::status::bad_request, "MalformedXML", "More than 1000 keys in a DeleteObjects"});
+        objects_.erase({info.bucket, key});   // a missing key is "deleted" too, as in S3
+        if (!quiet) deleted += "<Deleted>" + xml_element("Key", key) + "</Deleted>";
+    }
+    return ok(info, http::status::ok,
+              "<DeleteResult xmlns=\"" + std::string(s3_xmlns) + "\">" + deleted + "</DeleteResult>");
+}
+
 reply s3_test_server::impl::do_head_object(const request_info& info) {
     auto it = objects_.find({info.bucket, info.key});
     if (it == objects_.end())
@@ -1533,6 +1589,7 @@ std::string_view to_string(s3_op op) {
     case s3_op::head_object: return "HeadObject";
     case s3_op::list_uploads: return "ListMultipartUploads";
     case s3_op::list_objects: return "ListObjectsV2";
+    case s3_op::delete_objects: return "DeleteObjects";
     case s3_op::other: return "Other";
     }
     return "?";
@@ -1630,6 +1687,15 @@ std::optional<std::string> s3_test_server::object(const std::string& bucket, con
     auto it = impl_->objects_.find({bucket, key});
     if (it == impl_->objects_.end()) return std::nullopt;
     return it->second.data;
+}
+
+std::vector<std::string> s3_test_server::object_keys(const std::string& bucket) const {
+    std::lock_guard lock(impl_->mu_);
+    std::vector<std::string> out;
+    for (auto it = impl_->objects_.lower_bound({bucket, ""}); it != impl_->objects_.end() && it->first.first == bucket;
+         ++it)
+        out.push_back(it->first.second);
+    return out;
 }
 
 std::vector<std::string> s3_test_server::open_uploads() const {

@@ -3,7 +3,8 @@
 // It speaks HTTP/1.1 over TLS (or plain TCP) on 127.0.0.1, path-style only, and
 // implements the calls hoist makes: CreateMultipartUpload, UploadPart,
 // CompleteMultipartUpload, AbortMultipartUpload, ListParts, PutObject,
-// HeadObject, ListMultipartUploads and ListObjectsV2 (prefix, markers or
+// HeadObject, ListMultipartUploads, DeleteObjects (Content-MD5 required, as in
+// S3) and ListObjectsV2 (prefix, markers or
 // continuation tokens, page sizes, encoding-type=url; keys in UTF-8 binary
 // order; no delimiter). It is strict where
 // S3 is: every request must carry a valid SigV4 signature (Authorization header
@@ -33,7 +34,7 @@
 namespace hoist::test {
 
 enum class s3_op { create, upload_part, complete, abort, list_parts, put_object, head_object, list_uploads, list_objects,
-                    other };
+                    delete_objects, other };
 
 enum class fault_kind {
     reset_mid_body,    // read about half the declared body, then close with RST (SO_LINGER 0)
@@ -85,6 +86,9 @@ public:
         std::size_t max_uploads_per_page = 1000;          // ListMultipartUploads page cap (S3: 1000)
         std::size_t max_keys_per_page = 1000;             // ListObjectsV2 page cap (S3: 1000)
         std::chrono::seconds idle_timeout{30};            // kept-alive connection without a request
+        // Every answer is written this long after its request was read (a
+        // known server latency, for measuring a client's latency figures).
+        std::chrono::milliseconds response_delay{0};
         // false: like Ceph RGW 16, x-amz-checksum-crc32c (and a declared
         // checksum algorithm) is accepted and ignored: neither checked, nor
         // stored, nor echoed. Content-MD5 is still verified.
@@ -128,6 +132,7 @@ public:
     void inject(match, fault);
 
     std::optional<std::string> object(const std::string& bucket, const std::string& key) const;
+    std::vector<std::string> object_keys(const std::string& bucket) const;   // the bucket's listing, in key order
     std::vector<std::string> open_uploads() const;      // neither completed nor aborted
     std::vector<std::string> aborted_uploads() const;
     // What a store may do behind a client's back: part `n` of an open upload

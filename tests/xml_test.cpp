@@ -724,4 +724,22 @@ BOOST_AUTO_TEST_CASE(xml_escape_each_character) {
     BOOST_TEST(xml_escape("\xe2\x98\xba") == "\xe2\x98\xba");  // UTF-8 passes through
 }
 
+BOOST_AUTO_TEST_CASE(delete_result_lists_failures) {
+    auto parsed = parse_delete_result(
+        R"(<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">)"
+        R"(<Deleted><Key>a</Key></Deleted><Error><Key>b</Key><Code>AccessDenied</Code><Message>Access Denied</Message>)"
+        R"(</Error></DeleteResult>)");
+    auto* r = std::get_if<delete_result>(&parsed);
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->deleted == 1u);
+    BOOST_REQUIRE(r->errors.size() == 1u);
+    BOOST_TEST(r->errors[0].key == "b");
+    BOOST_TEST(r->errors[0].code == "AccessDenied");
+    auto quiet = parse_delete_result(R"(<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>)");
+    BOOST_REQUIRE(std::get_if<delete_result>(&quiet));
+    BOOST_TEST(std::get<delete_result>(quiet).errors.empty());
+    BOOST_TEST(std::holds_alternative<xml_problem>(parse_delete_result("<DeleteResult><Error><Code>X</Code></Error></DeleteResult>")));
+    BOOST_TEST(std::holds_alternative<s3_error>(parse_delete_result("<Error><Code>SlowDown</Code></Error>")));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 //
 // Exit codes: 0 success, 1 the operation failed, 2 bad usage, configuration or
 // credentials. Errors are one line on stderr, "hoist: error: ...".
+#include "cli_bench.hpp"
 #include "cli_cp.hpp"
 #include "cli_presign.hpp"
 #include "cli_serve.hpp"
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
     serve.add_to(app);
     cli::uploads_command uploads;
     uploads.add_to(app);
+    cli::bench_command bench;
+    bench.add_to(app);
 
     try {
         app.parse(argc, argv);
@@ -58,6 +61,7 @@ int main(int argc, char** argv) {
         if (*sync.app) return sync.run(env, files);
         if (*serve.app) return serve.run(env, files);
         if (*uploads.app) return uploads.run(env, files);
+        if (*bench.app) return bench.run(env, files);
     } catch (const cli::usage_error& e) {
         return fail(cli::exit_usage, e.what());
     } catch (const protocol::config_error& e) {

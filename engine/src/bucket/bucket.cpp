@@ -205,6 +205,45 @@ net::awaitable<protocol::list_objects_page> list_objects_on(client_core& core, u
     co_return value_or_throw(protocol::parse_list_objects(r.response.body), r, "ListObjectsV2");
 }
 
+// One of delete_on's workers: sends batches[next++] until none is left.
+net::awaitable<void> delete_worker(client_core& core, request_runner& runner, const upload_options& bucket,
+                                   const std::vector<std::vector<std::string>>& batches, std::size_t& next,
+                                   delete_outcome& out) {
+    while (next < batches.size()) {
+        const auto& keys = batches[next++];
+        auto r = co_await signed_call(core, runner, bucket, "DeleteObjects",
+                                      [&] { return protocol::delete_objects(bucket.location, keys); });
+        if (!r.ok) throw failed(r);
+        auto result = value_or_throw(protocol::parse_delete_result(r.response.body), r, "DeleteObjects");
+        out.deleted += keys.size() - std::min(keys.size(), result.errors.size());
+        for (auto& f : result.errors) out.failures.push_back(std::move(f));
+    }
+}
+
+net::awaitable<delete_outcome> delete_on(client_core& core, upload_options bucket, std::vector<std::string> keys,
+                                         std::size_t in_flight) {
+    auto runner = runner_for(core, bucket);
+    std::vector<std::vector<std::string>> batches;
+    for (std::size_t i = 0; i < keys.size(); i += 1000)
+        batches.emplace_back(keys.begin() + static_cast<std::ptrdiff_t>(i),
+                             keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), i + 1000)));
+    delete_outcome out;
+    std::size_t next = 0;
+    std::exception_ptr first_failure;
+    detail::task_group workers(core.executor());
+    for (std::size_t i = 0; i < std::min(std::max<std::size_t>(in_flight, 1), batches.size()); ++i) {
+        auto on_done = [&first_failure, &runner](std::exception_ptr e) {
+            if (!e || first_failure) return;
+            first_failure = e;
+            runner->stop();
+        };
+        workers.spawn(delete_worker(core, *runner, bucket, batches, next, out), on_done);
+    }
+    co_await workers.join();
+    if (first_failure) std::rethrow_exception(first_failure);
+    co_return out;
+}
+
 // Runs `op` on the client's executor and waits for it; its exception is
 // rethrown here.
 template <class T>
@@ -246,6 +285,15 @@ void abort_multipart_upload(client& c, const upload_options& object, const std::
     if (!object.signer) throw std::invalid_argument("abort_multipart_upload: no signer (credentials) given");
     auto& core = detail::client_access::core(c);
     wait_for(c, abort_on(core, object, upload_id));
+}
+
+delete_outcome delete_objects(client& c, const upload_options& bucket, const std::vector<std::string>& keys,
+                              std::size_t requests_in_flight) {
+    detail::client_access::require_blocking(c, "delete_objects");
+    require_bucket(bucket, "delete_objects");
+    if (keys.empty()) return {};
+    auto& core = detail::client_access::core(c);
+    return wait_for(c, delete_on(core, bucket, keys, requests_in_flight));
 }
 
 object_lister::object_lister(client& c, upload_options bucket, std::string prefix, std::uint32_t page_size)

@@ -550,8 +550,14 @@ net::awaitable<net::error_code> read_response(Stream& stream, connection& conn, 
     parser.header_limit(64 * 1024);
     if (req.method == "HEAD") parser.skip(true);  // HEAD answers carry Content-Length but no body
     beast::get_lowest_layer(stream).expires_after(timeout);
-    auto [ec, n] = co_await http::async_read(stream, conn.buffer, parser, net::use_nothrow);
+    // The header first, for its arrival time (request_observation::first_byte),
+    // then the body, if any, under the same deadline.
+    auto [ec, n] = co_await http::async_read_header(stream, conn.buffer, parser, net::use_nothrow);
     (void)n;
+    if (!ec) {
+        out.header_at = std::chrono::steady_clock::now();
+        if (!parser.is_done()) std::tie(ec, n) = co_await http::async_read(stream, conn.buffer, parser, net::use_nothrow);
+    }
     out.response_started = parser.got_some();
     if (ec) co_return ec;
     auto res = parser.release();
@@ -573,6 +579,7 @@ net::awaitable<exchange_result> exchange(connection& conn, const protocol::s3_re
         out.ec = co_await write_request(stream, conn.tcp(), req, body, slice, timeouts.stall, on_sent, throttle,
                                         out.source_failed);
         if (out.ec) co_return;
+        out.sent_at = std::chrono::steady_clock::now();
         out.ec = co_await read_response(stream, conn, req, timeouts.response, out);
     };
     co_await conn.visit(run);

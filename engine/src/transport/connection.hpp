@@ -87,6 +87,7 @@ public:
     std::size_t max() const noexcept { return max_; }
     std::size_t open() const noexcept { return open_; }
     std::size_t peak() const noexcept { return peak_; }
+    std::uint64_t total_opened() const noexcept { return total_; }   // since the client began
 
 private:
     friend class connection;
@@ -98,6 +99,7 @@ private:
     net::awaitable<void> wait_change();
     void changed() { signal_.cancel(); }
     void opened() {
+        ++total_;
         auto now = ++open_;
         if (now > peak_) peak_ = now;
     }
@@ -109,6 +111,7 @@ private:
     std::size_t max_;
     // Written on the client's thread only; atomic so that stats() may read them from any thread.
     std::atomic<std::size_t> open_{0}, peak_{0};
+    std::atomic<std::uint64_t> total_{0};
     std::vector<connection_pool*> pools_;   // registered by each pool for its lifetime
     net::asio::steady_timer signal_;
 };
@@ -242,6 +245,9 @@ struct exchange_result {
     bool response_started = false;   // some response bytes arrived before ec
     bool source_failed = false;      // ec came from body_source::read
     http_response response;
+    // The request's last byte written, and the response header read (for
+    // request_observation::first_byte); unset when it did not happen.
+    std::optional<std::chrono::steady_clock::time_point> sent_at, header_at;
 };
 
 struct exchange_timeouts {

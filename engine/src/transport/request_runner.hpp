@@ -59,6 +59,8 @@ public:
     std::function<void(std::size_t)> on_sent;
     std::function<void(std::uint64_t)> on_unsent;
     std::function<void()> on_retry;
+    // Every call as it ends (upload_options::on_request); unset: not measured.
+    request_observer on_request;
     // Bandwidth caps every streamed body of this runner waits for (see
     // send_throttle), in order; they must outlive the runner's calls. Empty: none.
     std::vector<bandwidth_limit*> limits;
@@ -81,6 +83,9 @@ public:
     bool stopping() const noexcept { return stopping_; }
 
 private:
+    void observe(const call_spec& spec, std::chrono::system_clock::time_point start_wall,
+                 std::chrono::steady_clock::time_point start, const call_result& out, std::uint64_t bytes,
+                 const std::optional<std::chrono::steady_clock::duration>& first_byte) const;
     net::awaitable<call_result> drive(connection_pool& pool, call_spec spec);
 
     net::asio::any_io_executor ex_;

@@ -90,6 +90,7 @@ client_stats client_core::stats() const {
     s.bytes_in_flight = bytes_in_flight;
     s.connections_open = connections_.open();
     s.connections_peak = connections_.peak();
+    s.connections_opened = connections_.total_opened();
     s.buffered_bytes = read_ahead_.used();
     s.buffered_peak = read_ahead_.peak();
     return s;

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 namespace hoist::engine::detail {
 
@@ -150,6 +151,71 @@ net::error_code memory_source::scan(std::uint64_t offset, std::uint64_t size,
                                     const std::function<void(const char*, std::size_t)>& consume) const {
     if (offset + size > bytes_->size()) return net::error_code(EIO, boost::system::system_category());
     if (size) consume(bytes_->data() + offset, static_cast<std::size_t>(size));
+    return {};
+}
+
+namespace {
+
+constexpr std::uint64_t generated_block = 4 * 1024 * 1024;
+
+std::uint64_t splitmix64(std::uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+const std::vector<std::uint64_t>& random_block() {
+    static const std::vector<std::uint64_t> block = [] {
+        std::vector<std::uint64_t> words(generated_block / 8);
+        std::uint64_t state = 0x686F697374ull;   // fixed: the bytes are the same in every run
+        for (auto& w : words) w = splitmix64(state++);
+        return words;
+    }();
+    return block;
+}
+
+} // namespace
+
+net::error_code generated_source::read(std::uint64_t offset, std::span<char> out) const {
+    if (offset + out.size() > size_) return net::error_code(EIO, boost::system::system_category());
+    const auto& block = random_block();
+    const auto* bytes = reinterpret_cast<const unsigned char*>(block.data());
+    std::size_t done = 0;
+    while (done < out.size()) {
+        const std::uint64_t at = offset + done;
+        const std::uint64_t in_block = at % generated_block;
+        const std::uint64_t key = splitmix64(seed_ * 0x100000001B3ull ^ splitmix64(at / generated_block));
+        const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(out.size() - done, generated_block - in_block));
+        char* dst = out.data() + done;
+        std::memcpy(dst, bytes + in_block, len);
+        // XOR the key in, byte i of the block taking byte (i mod 8) of the key:
+        // the unaligned head byte by byte, then whole words.
+        std::size_t i = 0;
+        auto key_byte = [&](std::uint64_t pos) { return static_cast<char>(key >> (8 * (pos % 8))); };
+        for (; i < len && (in_block + i) % 8 != 0; ++i) dst[i] ^= key_byte(in_block + i);
+        for (; i + 8 <= len; i += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, dst + i, 8);
+            w ^= key;   // little-endian: byte j of w is byte j of the key
+            std::memcpy(dst + i, &w, 8);
+        }
+        for (; i < len; ++i) dst[i] ^= key_byte(in_block + i);
+        done += len;
+    }
+    return {};
+}
+
+net::error_code generated_source::scan(std::uint64_t offset, std::uint64_t size,
+                                       const std::function<void(const char*, std::size_t)>& consume) const {
+    if (offset + size > size_) return net::error_code(EIO, boost::system::system_category());
+    std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(size, 256 * 1024)));
+    for (std::uint64_t done = 0; done < size;) {
+        std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - done));
+        if (auto ec = read(offset + done, std::span<char>(buffer.data(), len))) return ec;
+        consume(buffer.data(), len);
+        done += len;
+    }
     return {};
 }
 

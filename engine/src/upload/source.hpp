@@ -83,6 +83,25 @@ private:
     std::string name_ = "<memory>";
 };
 
+// upload_source::generated: a fixed random block (4 MiB, made once per
+// process) whose every 8-byte word is XORed with a key of (seed, offset / block
+// size): random to a compressor, different for every seed and every block of
+// an object, and as cheap to make as a copy.
+class generated_source final : public positional_source {
+public:
+    generated_source(std::uint64_t size, std::uint64_t seed) : size_(size), seed_(seed) {}
+    std::uint64_t size() const noexcept override { return size_; }
+    const std::string& name() const noexcept override { return name_; }
+    net::error_code read(std::uint64_t offset, std::span<char> out) const override;
+    net::error_code scan(std::uint64_t offset, std::uint64_t size,
+                         const std::function<void(const char*, std::size_t)>& consume) const override;
+    bool changed() const override { return false; }
+
+private:
+    std::uint64_t size_, seed_;
+    std::string name_ = "<generated>";
+};
+
 // One part of a positional source.
 class file_part_body final : public body_source {
 public:

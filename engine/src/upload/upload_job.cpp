@@ -69,6 +69,7 @@ upload_job::upload_job(client_core& core, const upload_options& options, progres
     if (!core_.bandwidth().unlimited()) runner_.limits.push_back(&core_.bandwidth());
     runner_.on_sent = [this](std::size_t n) { sent(n); };
     runner_.on_unsent = [this](std::uint64_t n) { unsent(n); };
+    runner_.on_request = opt_.on_request;
     runner_.on_retry = [this] {
         ++retries_;
         report(true);
@@ -98,6 +99,10 @@ net::awaitable<upload_result> upload_job::run(upload_source source) {
     switch (source.type()) {
     case upload_source::kind::memory: {
         memory_source bytes(source.bytes());
+        co_return co_await run_positional(bytes);
+    }
+    case upload_source::kind::generated: {
+        generated_source bytes(source.generated_size(), source.generated_seed());
         co_return co_await run_positional(bytes);
     }
     case upload_source::kind::descriptor: co_return co_await run_stream(source.fd());

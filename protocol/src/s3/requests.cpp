@@ -3,6 +3,8 @@
 
 #include <boost/url/parse.hpp>
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -162,6 +164,22 @@ s3_request put_object(const object_location& loc, std::uint64_t content_length, 
 s3_request head_object(const object_location& loc) {
     auto r = base(loc, "HEAD");
     r.payload_hash = std::string(sigv4::empty_payload_sha256);
+    return r;
+}
+
+s3_request delete_objects(const object_location& loc, const std::vector<std::string>& keys) {
+    if (!loc.key.empty()) throw std::invalid_argument("S3 request: DeleteObjects needs a bucket location (empty key)");
+    auto r = base(loc, "POST");
+    r.query = {{"delete", ""}};
+    r.body = delete_objects_body(keys);
+    r.content_length = r.body.size();
+    r.payload_hash = sigv4::sha256_hex(r.body);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(r.body.data(), r.body.size(), digest, &length, EVP_md5(), nullptr) != 1)
+        throw std::runtime_error("DeleteObjects: MD5 unavailable");
+    r.headers.push_back({"Content-MD5", sigv4::base64_encode(digest, length)});
+    r.headers.push_back({"Content-Type", "application/xml"});
     return r;
 }
 

@@ -377,6 +377,20 @@ std::optional<xml_problem> fill_list_objects(pugi::xml_node root, list_objects_p
     return std::nullopt;
 }
 
+std::optional<xml_problem> fill_delete_result(pugi::xml_node root, delete_result& out) {
+    for (auto node : root.children()) {
+        if (node.type() != pugi::node_element) continue;
+        auto name = local_name(node.name());
+        if (name == "Deleted") {
+            ++out.deleted;
+        } else if (name == "Error") {
+            if (!child(node, "Key")) return missing("Error", "Key");
+            out.errors.push_back({text(node, "Key"), text(node, "Code"), text(node, "Message")});
+        }
+    }
+    return std::nullopt;
+}
+
 void check_parts(const std::vector<completed_part>& parts) {
     if (parts.empty()) throw std::invalid_argument("complete_body: no parts");
     std::uint32_t previous = 0;
@@ -429,6 +443,24 @@ parsed<list_uploads_page> parse_list_uploads(std::string_view body) {
 
 parsed<list_objects_page> parse_list_objects(std::string_view body) {
     return parse_root<list_objects_page>(body, "ListBucketResult", fill_list_objects);
+}
+
+parsed<delete_result> parse_delete_result(std::string_view body) {
+    return parse_root<delete_result>(body, "DeleteResult", fill_delete_result);
+}
+
+std::string delete_objects_body(const std::vector<std::string>& keys) {
+    if (keys.empty() || keys.size() > 1000)
+        throw std::invalid_argument("delete_objects_body: " + std::to_string(keys.size()) + " keys (1..1000)");
+    std::string out = R"(<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>)";
+    for (const auto& key : keys) {
+        if (key.empty()) throw std::invalid_argument("delete_objects_body: an empty key");
+        out += "<Object><Key>";
+        out += xml_escape(key);
+        out += "</Key></Object>";
+    }
+    out += "</Delete>";
+    return out;
 }
 
 std::string complete_body(const std::vector<completed_part>& parts) {

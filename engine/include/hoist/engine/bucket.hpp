@@ -61,6 +61,19 @@ std::vector<multipart_upload> list_multipart_uploads(client& c, const upload_opt
 // counts as aborted.
 void abort_multipart_upload(client& c, const upload_options& object, const std::string& upload_id);
 
+struct delete_outcome {
+    std::uint64_t deleted = 0;                        // keys the server did not report as failed
+    std::vector<protocol::delete_failure> failures;   // keys it could not delete, with its reason
+};
+
+// Deletes `keys` from the bucket of `bucket.location` (empty key) with
+// DeleteObjects, 1,000 keys a request, `requests_in_flight` requests at once.
+// A key that does not exist counts as deleted (S3 says so too). Throws
+// upload_error when a request fails as a whole; the keys of the requests
+// that succeeded before it are deleted.
+delete_outcome delete_objects(client& c, const upload_options& bucket, const std::vector<std::string>& keys,
+                              std::size_t requests_in_flight = 4);
+
 // The objects whose key starts with `prefix`, one ListObjectsV2 page of at
 // most `page_size` (1..1000) at a time: memory holds one page however large
 // the bucket. Keys come in the server's order (S3: UTF-8 binary order), decoded

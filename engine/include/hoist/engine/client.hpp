@@ -43,8 +43,22 @@ public:
         return upload_source(kind::memory, {}, -1, std::move(bytes));
     }
 
-    enum class kind { file, descriptor, memory };
+    // `size` bytes of deterministic pseudo-random data, a function of `seed`
+    // and the offset, made as they are sent: no memory or disk per object, so
+    // a benchmark can upload 30 GiB from RAM. Incompressible, and two seeds
+    // (or two MiB of one object) never repeat each other's bytes, so neither
+    // compression nor deduplication in the store flatters a measurement.
+    static upload_source generated(std::uint64_t size, std::uint64_t seed) {
+        upload_source s(kind::generated, {}, -1, {});
+        s.size_ = size;
+        s.seed_ = seed;
+        return s;
+    }
+
+    enum class kind { file, descriptor, memory, generated };
     kind type() const noexcept { return kind_; }
+    std::uint64_t generated_size() const noexcept { return size_; }
+    std::uint64_t generated_seed() const noexcept { return seed_; }
     const std::string& path() const noexcept { return path_; }
     int fd() const noexcept { return fd_; }
     const std::shared_ptr<const std::string>& bytes() const noexcept { return bytes_; }
@@ -56,6 +70,7 @@ private:
     std::string path_;
     int fd_;
     std::shared_ptr<const std::string> bytes_;
+    std::uint64_t size_ = 0, seed_ = 0;   // generated
 };
 
 struct client_options {
@@ -88,6 +103,7 @@ struct client_stats {
     std::uint64_t bytes_acked = 0;          // confirmed by the server, every upload together
     std::uint64_t bytes_in_flight = 0;
     std::size_t connections_open = 0, connections_peak = 0;
+    std::uint64_t connections_opened = 0;   // since the client began, every endpoint together
     std::uint64_t buffered_bytes = 0, buffered_peak = 0;   // read-ahead, as client_options::max_buffered_bytes
 };
 

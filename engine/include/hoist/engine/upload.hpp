@@ -50,6 +50,31 @@ struct via_service {
     std::string file_name;               // the name the service sanitises into the key
 };
 
+// One S3 request as the engine made it: a call with its retries (a part, a
+// PutObject, a Create, ...), for benchmarks (upload_options::on_request).
+struct request_observation {
+    // "PutObject", "UploadPart", "CreateMultipartUpload", "CompleteMultipartUpload",
+    // "HeadObject", "AbortMultipartUpload", "ListParts"; through a presign
+    // service, "UploadPart" and "service ..." calls.
+    std::string_view kind;
+    std::uint32_t part = 0;                                 // UploadPart's number, else 0
+    std::chrono::system_clock::time_point start;            // the call began (before its first connection)
+    std::chrono::steady_clock::duration duration{};         // to the end of its last attempt
+    // The last attempt's time from its request's last byte written to the
+    // response header read (the server's think time plus a round trip);
+    // negative when no response header arrived.
+    std::chrono::steady_clock::duration first_byte{-1};
+    std::uint64_t bytes = 0;     // request body bytes (a part's or object's size; XML for Complete)
+    bool ok = false;
+    unsigned status = 0;         // the last HTTP status, 0 for a transport error or none
+    std::string error;           // when !ok: the S3 code ("SlowDown"), else "cancelled", "transport", ...
+    unsigned retries = 0;        // attempts after the first, reset-after-progress ones included
+};
+
+// Called once per call as it ends, on the client's executor: must be cheap and
+// must not throw. Unset (the default) costs nothing.
+using request_observer = std::function<void(const request_observation&)>;
+
 struct upload_options {
     // Set to upload through a presign service; then location, region and
     // signer are not used (the service holds the credentials).
@@ -123,6 +148,7 @@ struct upload_options {
     std::string content_type = "application/octet-stream";
     std::uint64_t slice_size = 128 * 1024;      // read-and-send unit of a streamed part (x concurrency = send buffers)
     std::uint64_t seed = 0;                     // backoff jitter seed; 0 = random
+    request_observer on_request;                // every request of the upload, as it ends (benchmarks)
 };
 
 // A snapshot of an upload in progress.

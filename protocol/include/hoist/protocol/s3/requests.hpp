@@ -93,6 +93,11 @@ s3_request list_objects_v2(const object_location& loc, const std::string& prefix
 s3_request put_object(const object_location& loc, std::uint64_t content_length, const integrity& check,
                       const std::string& content_type = "application/octet-stream");
 s3_request head_object(const object_location& loc);
+// DeleteObjects (POST /?delete) of 1..1000 keys of the bucket at `loc` (empty
+// key), quiet: the answer lists only the keys that failed. S3 refuses it
+// without an integrity header; Content-MD5 is the one every S3-compatible
+// store accepts.
+s3_request delete_objects(const object_location& loc, const std::vector<std::string>& keys);
 
 // Adds X-Amz-Date, x-amz-content-sha256, X-Amz-Security-Token (if any) and
 // Authorization to req.headers. Throws sigv4::sigv4_error on bad input.

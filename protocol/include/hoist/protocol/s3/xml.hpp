@@ -96,6 +96,17 @@ struct list_objects_page {    // <ListBucketResult> (ListObjectsV2)
     std::string next_continuation_token;  // required when is_truncated; opaque, never decoded
 };
 
+struct delete_failure {       // <Error> inside <DeleteResult>
+    std::string key;          // as sent
+    std::string code;         // e.g. "AccessDenied"
+    std::string message;
+};
+
+struct delete_result {        // <DeleteResult> of a quiet DeleteObjects: only the failures
+    std::vector<delete_failure> errors;
+    std::uint32_t deleted = 0; // <Deleted> entries (a server that ignores Quiet lists them)
+};
+
 // Parses an <Error> document. Returns nullopt when the body is not an <Error>
 // root (including empty or malformed bodies).
 std::optional<s3_error> parse_error(std::string_view body);
@@ -105,6 +116,7 @@ parsed<complete_result> parse_complete(std::string_view body);
 parsed<list_parts_page> parse_list_parts(std::string_view body);
 parsed<list_uploads_page> parse_list_uploads(std::string_view body);
 parsed<list_objects_page> parse_list_objects(std::string_view body);
+parsed<delete_result> parse_delete_result(std::string_view body);
 
 // Request body for CompleteMultipartUpload. Parts must be given in ascending
 // part-number order (the caller's invariant; checked, std::invalid_argument if
@@ -116,6 +128,10 @@ struct completed_part {
     std::string checksum_crc32c;  // base64, or empty
 };
 std::string complete_body(const std::vector<completed_part>& parts);
+
+// Request body for DeleteObjects in quiet mode: 1..1000 keys (S3's limit;
+// std::invalid_argument otherwise), XML-escaped.
+std::string delete_objects_body(const std::vector<std::string>& keys);
 
 // Escapes &, <, >, ", ' for XML text and attribute content.
 std::string xml_escape(std::string_view text);
