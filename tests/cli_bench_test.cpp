@@ -91,7 +91,25 @@ BOOST_AUTO_TEST_SUITE(cli_bench)
 
 BOOST_AUTO_TEST_CASE(latency_percentiles_match_a_known_server_delay) {
     // Every answer 40 ms late: PutObject's p50 is the delay plus a loopback
-    // exchange, within 5 ms of it; the time to the response header too.
+    // exchange, within 5 ms of it; the time to the response header too. The
+    // exchange itself is measured first on an undelayed server and allowed
+    // for: on a loaded machine or under ASan it alone can exceed 5 ms (a CI
+    // run saw 46.2 ms), which is not an error of the measurement.
+    double exchange = 0;
+    {
+        fixture quick(std::chrono::milliseconds(0));
+        auto base_path = quick.root / "base.ndjson";
+        auto b = quick.bench({"s3://bkt/base/", "--size", "64KiB", "--objects", "40", "--concurrency", "4", "--json",
+                              base_path.string()});
+        BOOST_TEST_REQUIRE(b.exit_code == 0, "exit " << b.exit_code << " stderr: " << b.err);
+        std::vector<double> base;
+        for (const auto& o : read_lines(base_path))
+            if (o.at("type").as_string() == "request" && o.at("kind").as_string() == "PutObject")
+                base.push_back(number(o.at("seconds")));
+        BOOST_TEST_REQUIRE(base.size() == 40u);
+        std::sort(base.begin(), base.end());
+        exchange = base[19];
+    }
     fixture f(std::chrono::milliseconds(40));
     auto json_path = f.root / "run.ndjson";
     auto r = f.bench({"s3://bkt/lat/", "--size", "64KiB", "--objects", "40", "--concurrency", "4", "--json",
@@ -117,9 +135,9 @@ BOOST_AUTO_TEST_CASE(latency_percentiles_match_a_known_server_delay) {
     std::sort(ttfb.begin(), ttfb.end());
     const double p50 = put[19], ttfb50 = ttfb[19];   // nearest rank of 40
     BOOST_TEST(p50 >= 0.040, "p50 " << p50);
-    BOOST_TEST(p50 < 0.045, "p50 " << p50);
+    BOOST_TEST(p50 < 0.045 + exchange, "p50 " << p50 << ", undelayed exchange " << exchange);
     BOOST_TEST(ttfb50 >= 0.040, "ttfb p50 " << ttfb50);
-    BOOST_TEST(ttfb50 < 0.045, "ttfb p50 " << ttfb50);
+    BOOST_TEST(ttfb50 < 0.045 + exchange, "ttfb p50 " << ttfb50 << ", undelayed exchange " << exchange);
     // The summary shows the same p50 (to 0.1 ms), and the clean-up left nothing.
     char expect[32];
     std::snprintf(expect, sizeof expect, "%.1f ms", p50 * 1000);
