@@ -1,7 +1,8 @@
 // bench/node/upload.mjs FILE BUCKET KEY ENDPOINT
 // Uploads FILE with @aws-sdk/lib-storage's Upload at its defaults (5 MiB parts,
 // queueSize 4, multipart above one part), as a web or node app would. Trusts the
-// CA in NODE_EXTRA_CA_CERTS; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+// CA in NODE_EXTRA_CA_CERTS; credentials by the SDK's default chain (AWS_ACCESS_KEY_ID/
+// AWS_SECRET_ACCESS_KEY, or the file AWS_SHARED_CREDENTIALS_FILE names, as bench/run does for RGW).
 // One deviation from the SDK's defaults: requestChecksumCalculation
 // "WHEN_REQUIRED". Since 3.729 the SDK sends CRC32 checksums by default, as
 // aws-chunked bodies with a trailer; s3rver stores such a body with its chunk
