@@ -51,4 +51,14 @@ BOOST_AUTO_TEST_CASE(bad_rates_say_what_is_wrong) {
         }
 }
 
+BOOST_AUTO_TEST_CASE(format_bytes_uses_si_units_with_one_decimal_above_bytes) {
+    BOOST_TEST(hoist::cli::format_bytes(0) == "0 B");
+    BOOST_TEST(hoist::cli::format_bytes(999) == "999 B");
+    BOOST_TEST(hoist::cli::format_bytes(1000) == "1.0 kB");
+    BOOST_TEST(hoist::cli::format_bytes(1536) == "1.5 kB");
+    BOOST_TEST(hoist::cli::format_bytes(12.34e6) == "12.3 MB");
+    BOOST_TEST(hoist::cli::format_bytes(2e9) == "2.0 GB");
+    BOOST_TEST(hoist::cli::format_bytes(5e15) == "5000.0 TB");   // TB is the largest unit
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,5 @@
 #include "bench_model.hpp"
+#include "cli_units.hpp"
 
 #include <boost/json.hpp>
 
@@ -452,18 +453,6 @@ std::string sparkline(const std::vector<double>& values, std::size_t width) {
         out += blocks[std::clamp(level, 0, 7)];
     }
     return out;
-}
-
-std::string format_bytes(double bytes) {
-    static const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-    int u = 0;
-    while (bytes >= 1000 && u < 4) {
-        bytes /= 1000;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
-    return buf;
 }
 
 std::string format_seconds(double seconds) {

@@ -1,4 +1,5 @@
 #include "cli_bulk.hpp"
+#include "cli_units.hpp"
 #include "progress_display.hpp"
 
 #include <boost/json.hpp>
@@ -188,9 +189,9 @@ void bulk_run::tick(bool final) {
     std::uint64_t failed = t.failed - cancelled_ + local_failures_;
     std::string line = "files " + std::to_string(t.succeeded) + "/" + std::to_string(t.submitted) +
                        (failed ? " (" + std::to_string(failed) + " failed)" : "") + "  " +
-                       progress_display::format_bytes(static_cast<double>(stats.bytes_acked)) + " / " +
-                       progress_display::format_bytes(static_cast<double>(t.bytes_submitted)) + "  " +
-                       progress_display::format_bytes(rate) + "/s";
+                       format_bytes(static_cast<double>(stats.bytes_acked)) + " / " +
+                       format_bytes(static_cast<double>(t.bytes_submitted)) + "  " +
+                       format_bytes(rate) + "/s";
     if (rate > 0 && t.bytes_submitted > stats.bytes_acked) {
         char eta[32];
         std::snprintf(eta, sizeof eta, "  ETA %.0fs",
@@ -236,8 +237,8 @@ int bulk_run::finish(const signal_watcher& signals) {
         char line[256];
         std::snprintf(line, sizeof line, "hoist: uploaded %llu file%s, %s in %.2f s (%s/s, %.0f files/s)",
                       static_cast<unsigned long long>(t.succeeded), t.succeeded == 1 ? "" : "s",
-                      progress_display::format_bytes(static_cast<double>(t.bytes_succeeded)).c_str(), seconds,
-                      progress_display::format_bytes(seconds > 0 ? static_cast<double>(t.bytes_succeeded) / seconds : 0)
+                      format_bytes(static_cast<double>(t.bytes_succeeded)).c_str(), seconds,
+                      format_bytes(seconds > 0 ? static_cast<double>(t.bytes_succeeded) / seconds : 0)
                           .c_str(),
                       seconds > 0 ? static_cast<double>(t.succeeded) / seconds : 0.0);
         std::cerr << line;
