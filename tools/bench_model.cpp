@@ -1,4 +1,5 @@
 #include "bench_model.hpp"
+#include "json_text.hpp"
 #include "cli_units.hpp"
 
 #include <boost/json.hpp>
@@ -143,7 +144,7 @@ std::string to_ndjson(const run_info& r) {
                    {"objects", r.objects},  {"duration", r.duration}, {"concurrency", r.concurrency},
                    {"part_size", r.part_size}, {"checksum", r.checksum}, {"target", r.target},
                    {"endpoint", r.endpoint}, {"start", r.start}};
-    return json::serialize(o);
+    return to_json_text(o);
 }
 
 std::string to_ndjson(const op_record& r) {
@@ -157,7 +158,7 @@ std::string to_ndjson(const op_record& r) {
     if (r.status) o["status"] = r.status;
     if (!r.ok) o["error"] = r.error;
     o["retries"] = r.retries;
-    return json::serialize(o);
+    return to_json_text(o);
 }
 
 std::string to_ndjson(const run_end& r) {
@@ -171,7 +172,7 @@ std::string to_ndjson(const run_end& r) {
                    {"deleted_objects", r.deleted_objects},
                    {"deleted_bytes", r.deleted_bytes},
                    {"interrupted", r.interrupted}};
-    return json::serialize(o);
+    return to_json_text(o);
 }
 
 namespace {

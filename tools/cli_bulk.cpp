@@ -1,4 +1,5 @@
 #include "cli_bulk.hpp"
+#include "json_text.hpp"
 #include "cli_units.hpp"
 #include "progress_display.hpp"
 
@@ -109,7 +110,7 @@ void bulk_run::local_failure(const std::string& path, const std::string& key, co
     report_failure(key.empty() ? path : key, message);
     if (transfer_.json) {
         boost::json::object o{{"key", key}, {"path", path}, {"bytes", 0}, {"error", message}, {"code", "source error"}};
-        std::cout << boost::json::serialize(o) << '\n';
+        std::cout << to_json_text(o) << '\n';
     }
 }
 
@@ -122,7 +123,7 @@ void bulk_run::skipped(const std::string& path, const std::string& message) {
     }
     if (transfer_.json) {
         boost::json::object o{{"path", path}, {"skipped", message}};
-        std::cout << boost::json::serialize(o) << '\n';
+        std::cout << to_json_text(o) << '\n';
     }
 }
 
@@ -131,7 +132,7 @@ void bulk_run::unchanged(const std::string& path, const std::string& key, std::u
     unchanged_bytes_ += size;
     if (transfer_.json) {
         boost::json::object o{{"key", key}, {"path", path}, {"bytes", size}, {"method", "unchanged"}};
-        std::cout << boost::json::serialize(o) << '\n';
+        std::cout << to_json_text(o) << '\n';
     }
 }
 
@@ -168,7 +169,7 @@ void bulk_run::on_outcome(const engine::file_outcome& o) {
             j["aborted"] = o.aborted;
         }
     }
-    std::cout << boost::json::serialize(j) << '\n';
+    std::cout << to_json_text(j) << '\n';
 }
 
 void bulk_run::tick(bool final) {
@@ -231,7 +232,7 @@ int bulk_run::finish(const signal_watcher& signals) {
                               {"retries", retries_},
                               {"unverified", unverified_},
                               {"connections_peak", stats.connections_peak}};
-        std::cout << boost::json::serialize(s) << '\n';
+        std::cout << to_json_text(s) << '\n';
     }
     if (!transfer_.quiet || failed) {
         char line[256];
