@@ -1,5 +1,6 @@
 #include "request_head.hpp"
 
+#include "hoist/protocol/presign/browser_routes.hpp"
 #include "hoist/protocol/presign/proxy_route.hpp"
 #include "hoist/protocol/presign/wire.hpp"
 
@@ -32,6 +33,10 @@ route_match match_route(http::verb method, std::string_view target) {
          route_kind::proxy_part, protocol::proxy_route_pattern, "PUT, OPTIONS"},
     };
     if (method == http::verb::options) return {route_kind::preflight, "preflight", {}};
+    // The browser routes serve several methods on one path: their own table.
+    if (auto b = protocol::match_browser_route(http::to_string(method), path); !b.name.empty())
+        return b.route == protocol::browser_route::none ? route_match{route_kind::method_not_allowed, b.name, b.allow}
+                                                        : route_match{route_kind::browser, b.name, {}};
     for (const auto& r : rows) {
         if (!r.matches(path)) continue;
         if (method == r.method) return {r.kind, r.name, {}};
