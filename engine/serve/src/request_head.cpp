@@ -32,6 +32,12 @@ route_match match_route(http::verb method, std::string_view target) {
          route_kind::proxy_part, protocol::proxy_route_pattern, "PUT, OPTIONS"},
     };
     if (method == http::verb::options) return {route_kind::preflight, "preflight", {}};
+    // The upload page: GET and HEAD, two paths (the route names for metrics).
+    if (path == "/" || path.starts_with("/assets/")) {
+        const std::string_view name = path == "/" ? "/" : "/assets/{path}";
+        if (method == http::verb::get || method == http::verb::head) return {route_kind::static_file, name, {}};
+        return {route_kind::method_not_allowed, name, "GET, HEAD"};
+    }
     for (const auto& r : rows) {
         if (!r.matches(path)) continue;
         if (method == r.method) return {r.kind, r.name, {}};
