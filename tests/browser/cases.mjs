@@ -3,7 +3,7 @@
 // a fresh browser context, the store (SDK client) and the hoist serve in
 // front of it. A case throws to fail; it checks the storage's bytes itself.
 import assert from 'node:assert/strict'
-import { MiB, makeFile, readObject, sha256, tokens } from './harness.mjs'
+import { MiB, load, makeFile, readObject, sha256, tokens } from './harness.mjs'
 
 const API = '/v1/presigned-upload'
 
@@ -227,6 +227,72 @@ export const cases = [
       assert.equal(r[file.name]?.method, 'presigned-s3')
       assert.deepEqual(puts, { 1: 1, 2: 1, 3: 2, 4: 2 }, 'confirmed parts are not sent again')
       await assertStored(ctx, r[file.name].detail, file)
+    },
+  },
+  {
+    name: 'page-pauses-resumes-and-cancels',
+    store: 'rgw',   // ListMultipartUploads: s3rver has none
+    timeoutMs: 90_000,
+    async run(ctx) {
+      const { ListMultipartUploadsCommand } = await load('@aws-sdk/client-s3')
+      const pending = async () => (await ctx.store.client.send(new ListMultipartUploadsCommand({ Bucket: ctx.store.bucket, Prefix: 'uploads/alice/' }))).Uploads ?? []
+      const page = await ctx.context.newPage()
+      const puts = {}
+      const held = []
+      let hold = () => false
+      await page.route((u) => u.origin === ctx.store.origin, (route) => {
+        const req = route.request()
+        if (isPartPut(req)) {
+          // the key's last segment is USER_UNIXMS_NAME
+          const key = `${decodeURIComponent(new URL(req.url()).pathname.split('/').pop()).replace(/^[^_]+_\d+_/, '')}#${partNumber(req)}`
+          puts[key] = (puts[key] ?? 0) + 1
+          if (hold(req, puts[key])) return held.push(route)
+        }
+        return route.continue()
+      })
+      await signInOnPage(ctx, page)
+      await page.evaluate(() => {
+        window.partsDone = []
+        window.hoistUppy.on('hoist:part-done', (f, n) => window.partsDone.push(`${f.name}#${n}`))
+      })
+
+      // Pause with part 3 in flight, resume: only part 3 is sent again.
+      const paused = makeFile(ctx.dir, 'paused.bin', 20 * MiB)
+      hold = (req, count) => req.url().includes('paused.bin') && partNumber(req) === 3 && count === 1
+      await addFiles(page, [paused])
+      await startUpload(page)
+      await page.waitForFunction(() => window.partsDone.length >= 3)
+      await page.evaluate(() => window.hoistUppy.pauseAll())
+      for (const route of held.splice(0)) await route.abort().catch(() => {})
+      await page.waitForTimeout(500)
+      assert.equal(puts['paused.bin#3'], 1, 'nothing is sent while paused')
+      await page.evaluate(() => window.hoistUppy.resumeAll())
+      const r = await results(page, 1)
+      assert.equal(r[paused.name]?.method, 'presigned-s3')
+      const mine = Object.fromEntries(Object.entries(puts).filter(([k]) => k.includes('paused.bin')).map(([k, v]) => [k.split('#')[1], v]))
+      assert.deepEqual(mine, { 1: 1, 2: 1, 3: 2, 4: 1 })
+      await assertStored(ctx, r[paused.name].detail, paused)
+
+      // Cancel with parts in flight: the multipart upload is aborted.
+      const cancelled = makeFile(ctx.dir, 'cancelled.bin', 20 * MiB)
+      hold = (req) => req.url().includes('cancelled.bin') && partNumber(req) >= 3
+      await page.reload()   // a fresh Dashboard (the finished one has no file input)
+      await page.waitForSelector('#uploader:not([hidden])')
+      await page.evaluate(() => {
+        window.partsDone = []
+        window.hoistUppy.on('hoist:part-done', (f, n) => window.partsDone.push(`${f.name}#${n}`))
+      })
+      await addFiles(page, [cancelled])
+      await startUpload(page)
+      await page.waitForFunction(() => window.partsDone.length >= 2)
+      const before = (await pending()).filter((u) => u.Key.endsWith('_cancelled.bin'))
+      assert.equal(before.length, 1, 'the upload is in storage before the cancel')
+      const aborted = page.waitForResponse((res) => res.url().endsWith(API) && res.request().postData()?.includes('"action":"abort"'))
+      await page.evaluate(() => window.hoistUppy.cancelAll())
+      assert.equal((await aborted).status(), 200)
+      for (const route of held.splice(0)) await route.abort().catch(() => {})
+      const after = (await pending()).filter((u) => u.Key.endsWith('_cancelled.bin'))
+      assert.deepEqual(after, [], 'no multipart upload left after the cancel')
     },
   },
   {
