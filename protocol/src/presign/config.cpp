@@ -308,7 +308,8 @@ service_config parse_service_config(std::string json_text) {
     config_object root(doc.get_object(), "");
     root.reject_unknown({"listen", "tls", "storage", "token_secret", "tokens", "key_prefix", "allowed_extensions",
                          "max_file_size", "presign_expiry", "part_size", "url_batch", "single_put_max", "cors_origins",
-                         "max_body_bytes", "upload_token_ttl"});
+                         "max_body_bytes", "upload_token_ttl",
+                         "session_ttl"});
     service_config config;
 
     if (auto listen = root.str("listen")) config.listen = parse_listen(*listen);
@@ -370,6 +371,10 @@ service_config parse_service_config(std::string json_text) {
     if (auto n = root.uint("max_body_bytes", min_body_limit, max_body_limit)) config.max_body_bytes = *n;
     if (auto n = root.uint("upload_token_ttl", 1, static_cast<std::uint64_t>(max_upload_token_ttl)))
         config.upload_token_ttl = std::chrono::seconds(static_cast<std::int64_t>(*n));
+    // A session is a bearer grant held by a browser: a minute at least (shorter
+    // would expire mid-page), 30 days at most (a cookie lost with a laptop).
+    if (auto n = root.uint("session_ttl", 60, 30 * 24 * 3600))
+        config.session_ttl = std::chrono::seconds(static_cast<std::int64_t>(*n));
 
     return config;
 }
