@@ -94,6 +94,29 @@ BOOST_AUTO_TEST_CASE(anything_else_is_404) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(the_page_names_the_configured_api_path) {
+    const std::string html = "<head><meta name=\"hoist-api-path\" content=\"/v1/presigned-upload\"></head>";
+    BOOST_TEST(d::render_index(html, {}) == html);
+    BOOST_TEST(d::render_index(html, {"/api/upload"}) ==
+               "<head><meta name=\"hoist-api-path\" content=\"/api/upload\"></head>");
+    BOOST_TEST(d::render_index(html, {"/a\"<&>"}) ==
+               "<head><meta name=\"hoist-api-path\" content=\"/a&quot;&lt;&amp;&gt;\"></head>");
+
+    const std::array<d::embedded_file, 1> page{{{"index.html", html, "\"aaaa\""}}};
+    auto standard = d::answer_static(page, "/", "", false);
+    BOOST_TEST(standard.etag == "\"aaaa\"");
+    auto other = d::answer_static(page, "/", "", false, {"/api/upload"});
+    BOOST_TEST(other.status == 200u);
+    BOOST_TEST(other.body.find("content=\"/api/upload\"") != std::string::npos);
+    BOOST_TEST(other.content_length == other.body.size());
+    BOOST_TEST(other.etag.starts_with("\"aaaa-"));
+    BOOST_TEST(other.etag.size() == standard.etag.size() + 9);
+    BOOST_TEST(other.etag != d::answer_static(page, "/", "", false, {"/api/other"}).etag);
+    // The default page's ETag is not this page's: no 304 across a config change.
+    BOOST_TEST(d::answer_static(page, "/", standard.etag, false, {"/api/upload"}).status == 200u);
+    BOOST_TEST(d::answer_static(page, "/", other.etag, false, {"/api/upload"}).status == 304u);
+}
+
 BOOST_AUTO_TEST_CASE(content_types) {
     BOOST_TEST(d::content_type_for("a/b.mjs") == "text/javascript; charset=utf-8");
     BOOST_TEST(d::content_type_for("x.png") == "image/png");
@@ -110,6 +133,9 @@ BOOST_AUTO_TEST_CASE(the_embedded_table_holds_the_page) {
     BOOST_TEST_REQUIRE(index != nullptr);
     BOOST_TEST(index->bytes.starts_with("<!doctype html>"));
     BOOST_TEST(index->bytes.find("/assets/app.mjs") != std::string_view::npos);
+    // The placeholder render_index fills in.
+    BOOST_TEST(index->bytes.find("<meta name=\"hoist-api-path\" content=\"/v1/presigned-upload\">") !=
+               std::string_view::npos);
     const auto* uppy = embedded("vendor/uppy-6.0.1/uppy.min.mjs");
     BOOST_TEST_REQUIRE(uppy != nullptr);
     BOOST_TEST(uppy->bytes.size() == 593430u);   // npm's uppy@6.0.1 dist/uppy.min.mjs

@@ -722,9 +722,11 @@ private:
 
     // ---- GET / and /assets/... (the upload page, static_assets.hpp) ----------------
 
-    static reply static_reply(const http::request<http::empty_body>& req, std::string_view route) {
+    reply static_reply(const http::request<http::empty_body>& req, std::string_view route) {
         const bool head = req.method() == http::verb::head;
-        const auto a = answer_static(web_files(), req.target(), req[http::field::if_none_match], head);
+        // TODO(merge with branch contract): cfg_.api_path, so the page calls the configured path.
+        page_settings settings{protocol::presigned_upload_path};
+        auto a = answer_static(web_files(), req.target(), req[http::field::if_none_match], head, settings);
         reply r;
         if (a.status == 404)
             r = error_reply(protocol::api_error(404, std::string(protocol::api_code::not_found), "no such file"));
@@ -733,11 +735,11 @@ private:
         r.status = a.status;
         r.content_type = std::string(a.content_type);
         r.headers = {{"Cache-Control", std::string(a.cache_control)},
-                     {"ETag", std::string(a.etag)},
+                     {"ETag", a.etag},
                      {"X-Content-Type-Options", "nosniff"}};
         // The page takes a bearer token: no other site may frame it.
         if (a.content_type.starts_with("text/html")) r.headers.emplace_back("X-Frame-Options", "DENY");
-        r.body = std::string(a.body);
+        r.body = std::move(a.body);
         if (head && a.status == 200) r.head_length = a.content_length;
         return r;
     }

@@ -56,13 +56,34 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
     return false;
 }
 
+std::string render_index(std::string_view html, const page_settings& settings) {
+    std::string out(html);
+    if (settings.api_path == default_api_path) return out;
+    // The config validates the path to characters that need no escaping in
+    // an attribute; escaping anyway keeps this safe on its own.
+    std::string escaped;
+    for (char c : settings.api_path) {
+        switch (c) {
+        case '&': escaped += "&amp;"; break;
+        case '"': escaped += "&quot;"; break;
+        case '<': escaped += "&lt;"; break;
+        case '>': escaped += "&gt;"; break;
+        default: escaped += c;
+        }
+    }
+    const std::string from = "<meta name=\"hoist-api-path\" content=\"" + std::string(default_api_path) + "\">";
+    const std::string to = "<meta name=\"hoist-api-path\" content=\"" + escaped + "\">";
+    if (auto at = out.find(from); at != std::string::npos) out.replace(at, from.size(), to);
+    return out;
+}
+
 bool is_static_path(std::string_view target) {
     const auto path = path_of(target);
     return path == "/" || path.starts_with(assets_prefix);
 }
 
 static_answer answer_static(std::span<const embedded_file> files, std::string_view target,
-                            std::string_view if_none_match, bool head) {
+                            std::string_view if_none_match, bool head, const page_settings& settings) {
     const auto path = path_of(target);
     std::string_view name;
     if (path == "/") name = "index.html";
@@ -75,14 +96,28 @@ static_answer answer_static(std::span<const embedded_file> files, std::string_vi
     if (!file) return a;
     a.content_type = content_type_for(file->path);
     a.cache_control = path != "/" && name.starts_with("vendor/") ? "public, max-age=31536000, immutable" : "no-cache";
-    a.etag = file->etag;
-    if (!if_none_match.empty() && etag_matches(if_none_match, file->etag)) {
+    a.etag = std::string(file->etag);
+    std::string body;
+    if (name == "index.html" && settings.api_path != default_api_path) {
+        body = render_index(file->bytes, settings);
+        // Another api_path is another page: its ETag names the path too
+        // (FNV-1a of it), so a cached default page is not taken for it.
+        std::uint32_t h = 2166136261u;
+        for (unsigned char c : settings.api_path) h = (h ^ c) * 16777619u;
+        static constexpr char hex[] = "0123456789abcdef";
+        std::string suffix = "-";
+        for (int shift = 28; shift >= 0; shift -= 4) suffix += hex[(h >> shift) & 0xf];
+        a.etag.insert(a.etag.size() - 1, suffix);
+    } else {
+        body = std::string(file->bytes);
+    }
+    if (!if_none_match.empty() && etag_matches(if_none_match, a.etag)) {
         a.status = 304;
         return a;
     }
     a.status = 200;
-    a.content_length = file->bytes.size();
-    if (!head) a.body = file->bytes;
+    a.content_length = body.size();
+    if (!head) a.body = std::move(body);
     return a;
 }
 

@@ -63,7 +63,10 @@ const uppy = new Uppy({ autoProceed: false })
     proudlyDisplayPoweredByUppy: false,
     note: 'Drop files here; large files go to storage in parts, several at a time.',
   })
-  .use(HoistUploader)
+  .use(HoistUploader, {
+    // The JSON API's path as this service is configured (api_path).
+    apiPath: document.querySelector('meta[name="hoist-api-path"]')?.content || '/v1/presigned-upload',
+  })
 
 function result(file, method, detail, failed) {
   const li = document.createElement('li')
