@@ -1,7 +1,13 @@
 // The browser routes' paths. See presign/browser_routes.hpp.
 #include "hoist/protocol/presign/browser_routes.hpp"
 
+#include "hoist/protocol/presign/config.hpp"
+#include "hoist/protocol/presign/names.hpp"
 #include "hoist/protocol/presign/session.hpp"
+
+#include "text.hpp"
+
+#include <algorithm>
 
 namespace hoist::protocol {
 
@@ -57,6 +63,63 @@ browser_route_match match_browser_route(std::string_view method, std::string_vie
     if (s.count == 4 && !s.at[3].empty())
         return pick(method, "/s3/multipart/{uploadId}/{partNumber}", "GET, OPTIONS", {{"GET", s3_sign_part}});
     return {};
+}
+
+} // namespace hoist::protocol
+
+namespace hoist::protocol {
+
+namespace {
+
+constexpr std::size_t max_key_bytes = 1024;
+constexpr std::size_t max_content_type_bytes = 255;
+
+[[noreturn]] void foreign(std::string message) {
+    throw api_error(403, std::string(api_code::forbidden_key), std::move(message));
+}
+
+bool is_token_char(char c) {
+    return presign_text::is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+} // namespace
+
+void require_own_key(const service_config& config, std::string_view user, std::string_view key) {
+    const std::string prefix = user_key_prefix(config.key_prefix, user);
+    if (!key.starts_with(prefix) || key.size() == prefix.size())
+        foreign("the key is not under your own prefix " + prefix);
+    if (key.size() > max_key_bytes) foreign("the key is longer than 1024 bytes");
+    if (presign_text::has_control_char(key)) foreign("the key contains control characters");
+    std::string_view rest = key.substr(prefix.size());
+    while (true) {
+        const auto slash = rest.find('/');
+        const std::string_view segment = rest.substr(0, slash);
+        if (segment.empty() || segment == "." || segment == "..")
+            foreign("the key has an empty, \".\" or \"..\" path segment");
+        if (slash == std::string_view::npos) break;
+        rest.remove_prefix(slash + 1);
+    }
+}
+
+std::string key_for_proposed_name(const service_config& config, std::string_view user, std::int64_t unix_ms,
+                                  std::string_view proposed) {
+    const auto cut = proposed.find_last_of("/\\");
+    if (cut != std::string_view::npos) proposed.remove_prefix(cut + 1);
+    const std::string name = sanitize_file_name(proposed);
+    check_extension(name, config);
+    return make_object_key(config.key_prefix, user, unix_ms, name);
+}
+
+std::string checked_content_type(std::string_view type, std::string_view field) {
+    if (type.empty()) return "application/octet-stream";
+    const std::string_view main = presign_text::trim(type.substr(0, type.find(';')));
+    const auto slash = main.find('/');
+    auto token = [](std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char); };
+    if (type.size() > max_content_type_bytes || !presign_text::is_printable_ascii(type) ||
+        slash == std::string_view::npos || !token(main.substr(0, slash)) || !token(main.substr(slash + 1)))
+        throw api_error(400, std::string(api_code::invalid_request),
+                        std::string(field) + " must be a media type like application/octet-stream");
+    return std::string(type);
 }
 
 } // namespace hoist::protocol
