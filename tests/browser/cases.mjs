@@ -72,6 +72,16 @@ const partNumber = (req) => Number(new URL(req.url()).searchParams.get('partNumb
 // embedded /assets/ with @uppy/aws-s3 configured by `options` (JS source).
 async function uppyTestPage(ctx, page, options) {
   const url = `${ctx.service.origin}/browser-test/uppy.html`
+  // A page fulfilled by interception has no IP address, so Chromium's Local
+  // Network Access takes it for a public page and refuses its requests to the
+  // loopback store; a page the service itself serves (the upload page) is
+  // loopback and needs no permission. Granted here for the test page only.
+  await ctx.context.grantPermissions(['local-network-access'], { origin: ctx.service.origin })
+  if (process.env.HOIST_BROWSER_DEBUG) {   // the test page's console and requests, to see why Uppy failed
+    page.on('console', (m) => console.log('console:', m.text()))
+    page.on('requestfailed', (r) => console.log('failed:', r.method(), r.url().slice(0, 200), r.failure()?.errorText))
+    page.on('response', (r) => console.log('response:', r.status(), r.request().method(), r.url().slice(0, 160)))
+  }
   await page.route(url, (route) => route.fulfill({
     contentType: 'text/html',
     body: `<!doctype html><meta charset="utf-8"><input type="file" id="file">

@@ -4,6 +4,7 @@
 //
 //   node tests/browser/run.mjs --hoist build/release/tools/hoist [--only NAME]... [--screenshot FILE]
 //
+// HOIST_BROWSER_DEBUG=1 prints the Uppy test pages' console and requests.
 // Each case gets a fresh browser context (no cookies, no localStorage) and
 // checks what the storage holds byte for byte (read back with the AWS SDK).
 // Exit status: 0 when every case passed; 1 when one failed; 77 (CTest's
