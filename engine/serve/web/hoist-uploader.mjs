@@ -51,7 +51,7 @@ export class ApiError extends Error {
 
 // A request the browser could not make or the storage refused: `status` 0
 // for a network error (CORS, a blocked host, a reset), else the HTTP status.
-class TransferError extends Error {
+export class TransferError extends Error {
   constructor(status, message) {
     super(message)
     this.name = 'TransferError'
@@ -90,11 +90,11 @@ export function fingerprint(file) {
 // A storage refusal or a blocked request: the product's rule is to carry the
 // rest of the file through the service. 403 covers a bucket policy or a
 // network appliance refusing; status 0 a CORS failure or a blocked host.
-function shouldFallBack(err) {
+export function shouldFallBack(err) {
   return err instanceof TransferError && (err.status === 0 || err.status === 403)
 }
 
-function retryable(err) {
+export function retryable(err) {
   if (err instanceof TransferError) return err.status === 0 || err.status === 408 || err.status === 429 || err.status >= 500
   if (err instanceof ApiError) return err.status === 0 || err.status === 408 || err.status === 429 || err.status >= 500
   return false
@@ -124,6 +124,21 @@ function put(url, body, { headers = {}, withCredentials = false, onProgress, sig
     xhr.onabort = () => reject(signal?.reason ?? new CancelledError())
     signal?.addEventListener('abort', () => xhr.abort(), { once: true })
     xhr.send(body)
+  })
+}
+
+// A file of `size` bytes in parts of `partSize`: how many (an empty file is
+// one empty part) and how long part `n` (1-based) is.
+export function partCount(size, partSize) { return Math.max(1, Math.ceil(size / partSize)) }
+export function partLength(size, n, partSize) { return Math.max(0, Math.min(partSize, size - (n - 1) * partSize)) }
+
+// Adds an answer's presignedUrls to `urls` (part number -> URL): as hoist's
+// extension gives them ([{partNumber, url}]) or as the product's contract
+// does (URL strings in the order of `numbers`, or of parts 1.. for start).
+export function addUrls(urls, list, numbers) {
+  (list ?? []).forEach((item, i) => {
+    if (typeof item === 'string') urls.set(numbers ? numbers[i] : i + 1, item)
+    else urls.set(item.partNumber, item.url)
   })
 }
 
@@ -378,18 +393,10 @@ class FileUpload {
     }
   }
 
-  partCount(partSize) { return Math.max(1, Math.ceil(this.file.size / partSize)) }
-  partLength(n, partSize) { return Math.min(partSize, this.file.size - (n - 1) * partSize) }
+  partCount(partSize) { return partCount(this.file.size, partSize) }
+  partLength(n, partSize) { return partLength(this.file.size, n, partSize) }
   ref(s) { return { uploadId: s.uploadId, s3Key: s.s3Key, uploadToken: s.uploadToken } }
-
-  // presignedUrls as hoist's extension gives them ([{partNumber, url}]) or as
-  // the product's contract does (URL strings, in part order).
-  addUrls(urls, list, numbers) {
-    (list ?? []).forEach((item, i) => {
-      if (typeof item === 'string') urls.set(numbers ? numbers[i] : i + 1, item)
-      else urls.set(item.partNumber, item.url)
-    })
-  }
+  addUrls(urls, list, numbers) { addUrls(urls, list, numbers) }
 
   async urlFor(state, n) {
     if (!state.urls.has(n)) {
