@@ -5,6 +5,7 @@
 #include "s3_test_server.hpp"
 #include "service_instance.hpp"
 
+#include "hoist/protocol/presign/proxy_route.hpp"
 #include "hoist/protocol/presign/session.hpp"
 #include "hoist/protocol/s3/xml.hpp"
 #include "hoist/sigv4/encoding.hpp"
@@ -158,6 +159,16 @@ BOOST_AUTO_TEST_CASE(session_cookie_authenticates_the_json_api) {
                      {{"Cookie", "other=1; " + cookie}, {"Content-Type", "application/json"}});
     BOOST_REQUIRE_MESSAGE(s.status == 200, s.body);
     BOOST_TEST(std::string(s.json().at("s3Key").as_string()).starts_with("uploads/alice/"));
+    // And on the proxy route (with the upload token start returned).
+    const auto started = s.json().as_object();
+    const std::string proxy = p::proxy_part_target({std::string(started.at("uploadId").as_string()), 1,
+                                                    std::string(started.at("s3Key").as_string())});
+    auto part = request(svc.port(), http::verb::put, proxy, "0123456789",
+                        {{"Cookie", cookie}, {"X-Upload-Token", std::string(started.at("uploadToken").as_string())}});
+    BOOST_TEST(part.status == 200u, part.body);
+    BOOST_TEST(request(svc.port(), http::verb::put, proxy, "0123456789",
+                       {{"X-Upload-Token", std::string(started.at("uploadToken").as_string())}})
+                   .status == 401u);
     // From its own origin and from a cors origin: fine; another origin: 403.
     const std::string own = "http://127.0.0.1:" + std::to_string(svc.port());
     BOOST_TEST(request(svc.port(), http::verb::post, "/v1/presigned-upload", start, {{"Cookie", cookie}, {"Origin", own}})
