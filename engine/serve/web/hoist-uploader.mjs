@@ -363,7 +363,13 @@ class FileUpload {
         throw new TransferError(res.status, `PUT: HTTP ${res.status}`)
       } catch (err) {
         if (err instanceof PausedError) { attempt = -1; continue }
-        if (shouldFallBack(err)) return null
+        if (shouldFallBack(err)) {
+          // Storage refused or blocked: the file goes as a multipart upload
+          // whose parts all take the proxy (it carries parts only).
+          this.uppy.log(`[hoist] ${this.file.name}: ${err.message}; the file goes through the service`, 'warning')
+          this.viaProxy = true
+          return null
+        }
         if (!retryable(err) || attempt + 1 >= this.opts.attempts) throw err
         await sleep(backoffMs(attempt, this.opts))
       }
