@@ -318,6 +318,36 @@ export const cases = [
     },
   },
   {
+    name: 'page-pauses-during-a-service-call',
+    async run(ctx) {
+      const file = makeFile(ctx.dir, 'paused-early.bin', 12 * MiB)
+      const page = await ctx.context.newPage()
+      let startSeen
+      const started = new Promise((r) => { startSeen = r })
+      await page.route(`${ctx.service.origin}${API}`, async (route) => {
+        if (!route.request().postData()?.includes('"action":"start"')) return route.continue()
+        startSeen()
+        await new Promise((r) => setTimeout(r, 700))   // a slow service: the user pauses meanwhile
+        return route.continue()
+      })
+      const partPuts = []
+      page.on('request', (req) => { if (isPartPut(req)) partPuts.push(partNumber(req)) })
+      await signInOnPage(ctx, page)
+      await addFiles(page, [file])
+      await startUpload(page)
+      await started
+      await page.evaluate(() => window.hoistUppy.pauseAll())
+      await page.waitForTimeout(1500)   // start answered while paused
+      assert.deepEqual(partPuts, [], 'no part is sent while paused')
+      assert.equal(await page.locator('#results li').count(), 0, 'a pause is not a failure')
+      await page.evaluate(() => window.hoistUppy.resumeAll())
+      const r = await results(page, 1)
+      assert.equal(r[file.name]?.method, 'presigned-s3')
+      assert.deepEqual([...partPuts].sort(), [1, 2, 3])
+      await assertStored(ctx, r[file.name].detail, file)
+    },
+  },
+  {
     name: 'uppy-companion-mode',
     async run(ctx) {
       const file = makeFile(ctx.dir, 'companion.bin', 11 * MiB)

@@ -257,7 +257,10 @@ class FileUpload {
     this.failed = false          // a part failed for good: the other parts stop
     this.paused = false
     this.resumed = null          // resolves when a pause ends
-    this.controller = new AbortController()   // aborted on pause or cancel
+    this.controller = new AbortController()   // transfers: aborted on pause or cancel
+    // Calls to the service: aborted on cancel only. A pause waits for them
+    // (they are short), it does not turn them into errors.
+    this.cancelController = new AbortController()
     this.viaProxy = false
     this.sent = new Map()        // part number -> bytes sent (for progress)
     this.started = Date.now()
@@ -279,11 +282,18 @@ class FileUpload {
     this.cancelled = true
     this.forget()
     this.controller.abort(new CancelledError())
+    this.cancelController.abort(new CancelledError())
     this.resume()
   }
 
+  // For a call to the service: waits out a pause, gives the cancel signal.
+  async apiGate() {
+    await this.gate()
+    return this.cancelController.signal
+  }
+
   // Waits out a pause; throws CancelledError once cancelled. Gives the
-  // signal for the next request.
+  // signal for the next transfer.
   async gate() {
     while (this.paused && !this.cancelled) await this.resumed
     if (this.cancelled || this.failed) throw new CancelledError()
@@ -313,7 +323,7 @@ class FileUpload {
       const result = await this.single()
       if (result) return result
     }
-    const signal = await this.gate()
+    const signal = await this.apiGate()
     const start = await this.plugin.api('start', {
       fileName: this.file.name,
       fileSize: this.file.size,
@@ -336,7 +346,7 @@ class FileUpload {
   // instead (its single_put_max is lower) or the PUT was refused or blocked
   // (the proxy carries parts of multipart uploads only).
   async single() {
-    let signal = await this.gate()
+    let signal = await this.apiGate()
     let answer
     try {
       answer = await this.plugin.api('single', {
@@ -371,7 +381,7 @@ class FileUpload {
           return null
         }
         if (!retryable(err) || attempt + 1 >= this.opts.attempts) throw err
-        await sleep(backoffMs(attempt, this.opts))
+        await sleep(backoffMs(attempt, this.opts), this.cancelController.signal)
       }
     }
   }
@@ -380,7 +390,7 @@ class FileUpload {
   // when the upload is gone (completed, aborted, expired) and must restart.
   async tryResume(saved) {
     try {
-      const signal = await this.gate()
+      const signal = await this.apiGate()
       const listed = await this.plugin.api('list-parts', this.ref(saved), signal)
       const done = new Map()
       const count = this.partCount(saved.partSize)
@@ -410,7 +420,7 @@ class FileUpload {
       const numbers = []
       for (let m = n; m <= count && numbers.length < this.opts.presignBatch; ++m)
         if (!state.done.has(m) && !state.urls.has(m)) numbers.push(m)
-      const answer = await this.plugin.api('presign', { ...this.ref(state), partNumbers: numbers }, await this.gate())
+      const answer = await this.plugin.api('presign', { ...this.ref(state), partNumbers: numbers }, await this.apiGate())
       this.addUrls(state.urls, answer.presignedUrls, numbers)
     }
     return state.urls.get(n)
@@ -504,7 +514,7 @@ class FileUpload {
         }
         if (!retryable(err) || attempt + 1 >= this.opts.attempts) throw err
         this.uppy.log(`[hoist] ${this.file.name}: ${err.message}; retrying`, 'warning')
-        await sleep(backoffMs(attempt, this.opts))
+        await sleep(backoffMs(attempt, this.opts), this.cancelController.signal)
       }
     }
   }
