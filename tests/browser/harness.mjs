@@ -175,8 +175,9 @@ export async function launchChromium() {
   return chromium.launch({
     executablePath: process.env.HOIST_CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    // Root in a container has no user namespace for chromium's sandbox.
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+    // Root in a container has no user namespace for chromium's sandbox; a
+    // container's /dev/shm is often 64 MB, too small for chromium's shared memory.
+    args: ['--disable-dev-shm-usage', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
     timeout: 30_000,
   })
 }
