@@ -161,6 +161,11 @@ BOOST_AUTO_TEST_CASE(authenticate_bearer_or_cookie) {
     // The Origin check is for cookies: a bearer request from anywhere is as before.
     BOOST_TEST(p::authenticate(c, {"Bearer " + alice_token, "", "http://evil.example", "svc:1", false}, 500).user ==
                "alice");
+    BOOST_TEST(p::session_origin_allowed(c, {"", "", "", "svc:1", false}));
+    BOOST_TEST(p::session_origin_allowed(c, {"", "", "http://svc:1", "svc:1", false}));
+    BOOST_TEST(!p::session_origin_allowed(c, {"", "", "http://svc:1", "svc:1", true}));
+    BOOST_TEST(p::session_origin_allowed(c, {"", "", "https://app.example", "", false}));
+    BOOST_TEST(!p::session_origin_allowed(c, {"", "", "http://", "", false}));
     // No message quotes the cookie.
     auto e = refused(c, {"", forged, "", "svc:1", false}, 500);
     BOOST_TEST(e.message.find("v1.") == std::string::npos);

@@ -185,6 +185,14 @@ BOOST_AUTO_TEST_CASE(session_cookie_authenticates_the_json_api) {
     std::string forged = cookie;
     forged.replace(forged.find(".alice.") + 1, 5, "bob__");
     BOOST_TEST(request(svc.port(), http::verb::post, "/v1/presigned-upload", start, {{"Cookie", forged}}).status == 401u);
+    // A session is created only from an origin that may use it (login CSRF).
+    auto foreign_session = request(svc.port(), http::verb::post, "/v1/session", "",
+                                   {{"Authorization", "Bearer " + alice_token}, {"Origin", "https://evil.example"}});
+    BOOST_TEST(foreign_session.status == 403u);
+    BOOST_TEST(foreign_session.header("Set-Cookie").empty());
+    BOOST_TEST(request(svc.port(), http::verb::post, "/v1/session", "",
+                       {{"Authorization", "Bearer " + alice_token}, {"Origin", own}})
+                   .status == 200u);
     // A session cannot be created from a cookie, only from a bearer token.
     BOOST_TEST(request(svc.port(), http::verb::post, "/v1/session", "", {{"Cookie", cookie}}).status == 401u);
     BOOST_TEST(request(svc.port(), http::verb::post, "/v1/session", "", {{"Authorization", "Bearer nope"}}).status ==
@@ -284,6 +292,8 @@ BOOST_AUTO_TEST_CASE(companion_multipart_flow_byte_exact) {
     BOOST_TEST(metrics.body.find(R"(route="/s3/multipart/{uploadId}/{partNumber}",status="200"} 2)") != std::string::npos);
     BOOST_TEST(metrics.body.find(R"(route="/s3/multipart/{uploadId}/complete",status="200"} 1)") != std::string::npos);
     BOOST_TEST(metrics.body.find(id) == std::string::npos);
+    BOOST_TEST(metrics.body.find("hoist_uploads_started_total 1\n") != std::string::npos);
+    BOOST_TEST(metrics.body.find("hoist_uploads_completed_total 1\n") != std::string::npos);
     const auto log = svc.log();
     BOOST_REQUIRE(!log.empty());
     for (const auto& line : log) {

@@ -54,12 +54,19 @@ protocol::authenticated caller(const protocol::service_config& config, const bro
 }
 
 // POST /v1/session: the bearer token only (a cookie cannot renew itself, or a
-// stolen one would live for ever).
+// stolen one would live for ever), and from an origin that may use the
+// session: otherwise a foreign page could sign a visitor in as the page's own
+// user (login CSRF) and collect what the visitor then uploads.
 void create_session(const protocol::service_config& config, const browser_request& req, browser_reply& out) {
     out.action = "session";
     auto user = protocol::user_for_bearer(config, req.authorization);
     if (!user) throw protocol::unauthorized_error();
     out.user = *user;
+    if (!protocol::session_origin_allowed(config, {req.authorization, req.cookie, req.origin, req.host,
+                                                   config.tls.has_value()}))
+        throw protocol::api_error(403, std::string(protocol::api_code::origin_not_allowed),
+                                  "a session can be created only from the service's own origin or one of its "
+                                  "cors_origins");
     const std::int64_t ttl = config.session_ttl.count();
     const std::int64_t expiry = unix_now() + ttl;
     out.headers.emplace_back("Set-Cookie",

@@ -149,16 +149,17 @@ authenticated authenticate(const service_config& config, const request_credentia
     if (std::none_of(config.tokens.begin(), config.tokens.end(),
                      [&](const bearer_token& t) { return t.user == check.user; }))
         throw no_session();
-    if (!creds.origin.empty()) {
-        const std::string own = std::string(creds.tls ? "https://" : "http://") + std::string(creds.host);
-        if (creds.host.empty() || creds.origin != own) {
-            if (!origin_allowed(config, creds.origin))
-                throw api_error(403, std::string(api_code::origin_not_allowed),
-                                "a request authenticated by the session cookie must come from the service's own "
-                                "origin or one of its cors_origins");
-        }
-    }
+    if (!session_origin_allowed(config, creds))
+        throw api_error(403, std::string(api_code::origin_not_allowed),
+                        "a request authenticated by the session cookie must come from the service's own "
+                        "origin or one of its cors_origins");
     return {std::move(check.user), true};
+}
+
+bool session_origin_allowed(const service_config& config, const request_credentials& creds) {
+    if (creds.origin.empty()) return true;
+    const std::string own = std::string(creds.tls ? "https://" : "http://") + std::string(creds.host);
+    return (!creds.host.empty() && creds.origin == own) || origin_allowed(config, creds.origin);
 }
 
 } // namespace hoist::protocol

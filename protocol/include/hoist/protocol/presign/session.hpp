@@ -79,6 +79,11 @@ struct authenticated {
     bool by_cookie = false;
 };
 
+// Whether a request's Origin may use the session: absent (not a browser's
+// cross-origin request), the service's own origin (http(s):// + Host), or one
+// of cors_origins.
+bool session_origin_allowed(const service_config& config, const request_credentials& creds);
+
 // The caller's user: from the bearer token when an Authorization header is
 // sent (a bad one is 401 even with a good cookie: the client meant the
 // token), else from the session cookie. Throws api_error 401 unauthorized
