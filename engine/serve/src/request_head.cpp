@@ -33,6 +33,12 @@ route_match match_route(http::verb method, std::string_view target) {
          route_kind::proxy_part, protocol::proxy_route_pattern, "PUT, OPTIONS"},
     };
     if (method == http::verb::options) return {route_kind::preflight, "preflight", {}};
+    // The upload page: GET and HEAD, two paths (the route names for metrics).
+    if (path == "/" || path.starts_with("/assets/")) {
+        const std::string_view name = path == "/" ? "/" : "/assets/{path}";
+        if (method == http::verb::get || method == http::verb::head) return {route_kind::static_file, name, {}};
+        return {route_kind::method_not_allowed, name, "GET, HEAD"};
+    }
     // The browser routes serve several methods on one path: their own table.
     if (auto b = protocol::match_browser_route(http::to_string(method), path); !b.name.empty())
         return b.route == protocol::browser_route::none ? route_match{route_kind::method_not_allowed, b.name, b.allow}

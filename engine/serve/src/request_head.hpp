@@ -22,6 +22,7 @@ enum class route_kind {
     metrics,             // GET /metrics
     presigned_upload,    // POST /v1/presigned-upload
     proxy_part,          // PUT /v1/uploads/{uploadId}/parts/{n}
+    static_file,         // GET or HEAD / and /assets/... (the upload page, static_assets.hpp)
     browser,             // /v1/session, /v1/sign-request, /s3/* (protocol/presign/browser_routes.hpp)
     preflight,           // OPTIONS on any target (CORS)
     method_not_allowed,  // a known path, another method: 405 with `allow`

@@ -7,6 +7,7 @@
 #include "cancel_state.hpp"
 #include "request_head.hpp"
 #include "request_runner.hpp"
+#include "static_assets.hpp"
 #include "task_group.hpp"
 
 #include "hoist/protocol/presign/auth.hpp"
@@ -141,6 +142,7 @@ struct reply {
     std::string user;
     std::uint64_t bytes_in = 0;
     std::string error;           // the error code of a failed request, for the log
+    std::optional<std::uint64_t> head_length;   // a HEAD's Content-Length (the body it does not send)
 };
 
 reply error_reply(const protocol::api_error& e) {
@@ -338,6 +340,7 @@ private:
             res.body() = std::move(r.body);
             res.keep_alive(keep_alive);
             res.prepare_payload();
+            if (r.head_length) res.content_length(*r.head_length);
             beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
             auto [wec, wn] = co_await http::async_write(stream, res, net::use_nothrow);
             (void)wn;
@@ -423,6 +426,7 @@ private:
                 co_await json_route(stream, buffer, header, r);   // fills r, also when it throws
                 break;
             case route_kind::proxy_part: co_await proxy_route(stream, buffer, header, r); break;
+            case route_kind::static_file: r = static_reply(req, match.name); break;
             case route_kind::browser: co_await browser_route(stream, buffer, header, r, match); break;
             case route_kind::method_not_allowed:
                 r = error_reply(protocol::api_error(405, std::string(protocol::api_code::method_not_allowed),
@@ -714,6 +718,30 @@ private:
         r.body = protocol::response_json(protocol::proxied_part_response{number, etag});
         r.headers.emplace_back("ETag", etag);
         co_return;
+    }
+
+    // ---- GET / and /assets/... (the upload page, static_assets.hpp) ----------------
+
+    reply static_reply(const http::request<http::empty_body>& req, std::string_view route) {
+        const bool head = req.method() == http::verb::head;
+        // TODO(merge with branch contract): cfg_.api_path, so the page calls the configured path.
+        page_settings settings{protocol::presigned_upload_path};
+        auto a = answer_static(web_files(), req.target(), req[http::field::if_none_match], head, settings);
+        reply r;
+        if (a.status == 404)
+            r = error_reply(protocol::api_error(404, std::string(protocol::api_code::not_found), "no such file"));
+        r.route = std::string(route);
+        if (a.status == 404) return r;
+        r.status = a.status;
+        r.content_type = std::string(a.content_type);
+        r.headers = {{"Cache-Control", std::string(a.cache_control)},
+                     {"ETag", a.etag},
+                     {"X-Content-Type-Options", "nosniff"}};
+        // The page takes a bearer token: no other site may frame it.
+        if (a.content_type.starts_with("text/html")) r.headers.emplace_back("X-Frame-Options", "DENY");
+        r.body = std::move(a.body);
+        if (head && a.status == 200) r.head_length = a.content_length;
+        return r;
     }
 
     // The caller's user, from the bearer token or the session cookie (see
