@@ -799,13 +799,20 @@ BOOST_AUTO_TEST_CASE(start_without_file_size_takes_the_clients_part_count) {
     BOOST_TEST(s.total_parts == 3u);
     BOOST_TEST(s.content_type == "application/octet-stream");
     BOOST_TEST(p::action_name(p::api_request(s)) == "start");
+    // max_file_size 10 MiB: 3 parts can still make 10 MiB (5 + 5 + 0); 4 cannot
+    // (every part but the last is at least 5 MiB: 15 MiB at least).
+    body["totalParts"] = 4;
+    auto big = expect_request_error(body, p::api_code::file_too_large, cfg);
+    BOOST_TEST(contains(big.message, "totalParts 4 makes an object of at least 15728640 bytes"), big.message);
+    BOOST_TEST(contains(big.message, "10485760"), big.message);
+    auto unlimited = default_config();
     body["contentType"] = "application/x-thing";
     body["totalParts"] = 10000;
-    s = parse_as<p::start_parts_req>(body, cfg);
+    s = parse_as<p::start_parts_req>(body, unlimited);
     BOOST_TEST(s.total_parts == 10000u);
     BOOST_TEST(s.content_type == "application/x-thing");
     body["fileSize"] = nullptr;   // null is absent, as everywhere in the contract
-    BOOST_TEST(parse_as<p::start_parts_req>(body, cfg).total_parts == 10000u);
+    BOOST_TEST(parse_as<p::start_parts_req>(body, unlimited).total_parts == 10000u);
     // With fileSize it is hoist's own form, planned by the service.
     body["fileSize"] = 6 * p::mib;
     body["totalParts"] = 1;

@@ -519,7 +519,7 @@ BOOST_AUTO_TEST_CASE(start_without_file_size_and_calls_authorised_by_the_key_pre
 
 BOOST_AUTO_TEST_CASE(start_without_file_size_refuses_bad_part_counts_before_touching_storage) {
     fixture f;
-    service_instance svc(f.storage, R"(, "allowed_extensions":["bin"])");
+    service_instance svc(f.storage, R"(, "allowed_extensions":["bin"], "max_file_size":10485760)");
     auto neither = api(svc.port(), {{"action", "start"}, {"fileName", "a.bin"}}, alice_token);
     BOOST_TEST(neither.status == 400u);
     BOOST_TEST(error_code_of(neither) == "invalid_request");
@@ -531,6 +531,10 @@ BOOST_AUTO_TEST_CASE(start_without_file_size_refuses_bad_part_counts_before_touc
     }
     auto ext = api(svc.port(), {{"action", "start"}, {"fileName", "a.exe"}, {"totalParts", 2}}, alice_token);
     BOOST_TEST(error_code_of(ext) == "extension_not_allowed");
+    // 4 parts make at least 15 MiB (all but the last >= 5 MiB): above max_file_size.
+    auto big = api(svc.port(), {{"action", "start"}, {"fileName", "a.bin"}, {"totalParts", 4}}, alice_token);
+    BOOST_TEST(big.status == 400u);
+    BOOST_TEST(error_code_of(big) == "file_too_large", big.body);
     auto anonymous = api(svc.port(), {{"action", "start"}, {"fileName", "a.bin"}, {"totalParts", 2}}, "");
     BOOST_TEST(anonymous.status == 401u);
     BOOST_TEST(f.storage.statistics().by_op[t::s3_op::create] == 0);

@@ -316,11 +316,20 @@ start_req accept(const start_request& r, const service_config& config) {
     return req;
 }
 
-// No size to check: max_file_size cannot apply (see wire.hpp); S3 checks the
-// parts' sizes at Complete.
+// No size to check, so max_file_size cannot be checked either (see wire.hpp);
+// S3 checks the parts' sizes at Complete. One consequence of it is checked
+// here: S3 completes N parts only when the first N-1 are at least 5 MiB, so a
+// totalParts whose smallest completable object is above max_file_size can
+// only end in an object the service would have refused.
 start_parts_req accept(const start_parts_request& r, const service_config& config) {
     start_parts_req req = accept_name_and_type<start_parts_req>(r, config);
     req.total_parts = r.total_parts;
+    const std::uint64_t smallest = std::uint64_t{r.total_parts - 1} * min_part_size;
+    if (smallest > config.max_file_size)
+        request_fail(api_code::file_too_large,
+                     "totalParts " + std::to_string(r.total_parts) + " makes an object of at least " +
+                         std::to_string(smallest) + " bytes (every part but the last is at least 5 MiB), above "
+                         "this service's limit of " + std::to_string(config.max_file_size) + " bytes");
     return req;
 }
 

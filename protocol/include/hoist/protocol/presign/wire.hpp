@@ -36,12 +36,16 @@
 // Without fileSize (the product's own frontend: it cuts the file itself and
 // has no "presign more" step), totalParts (1..10000) is the layout and start
 // presigns every part at once, as plain URL strings (index i is part i+1).
-// The answer's size is bounded by S3's own 10,000-part limit times one URL
-// (the key is bounded by key_prefix, user and a 255-byte name): a few MB at
-// worst, rendered once per start. No size means max_file_size cannot be
-// checked here; S3 itself enforces the part sizes (5 MiB..5 GiB, the last
-// part smaller) at CompleteMultipartUpload, and the service still enforces the
-// name, the extension allow-list, the key prefix and the URLs' lifetime.
+// The answer's size is bounded by S3's own 10,000-part limit times one URL,
+// whose length the service bounds (key_prefix <= 512 ASCII bytes, user <= 64,
+// the name <= 255 bytes of UTF-8, percent-encoded at most 3x): about 2 KB at
+// the very worst, so an answer stays under ~20 MB, rendered once per start by
+// an authenticated caller. No size means max_file_size cannot be checked
+// here; S3 itself enforces the part sizes (5 MiB..5 GiB, the last part
+// smaller) at CompleteMultipartUpload, and the service still enforces the
+// name, the extension allow-list, the key prefix, the URLs' lifetime, and
+// (400 file_too_large) a totalParts whose smallest completable object,
+// (totalParts - 1) x 5 MiB, is above max_file_size.
 //
 // uploadToken is optional after start: without it a call is authorised by the
 // key prefix alone (see authorize_upload in auth.hpp); with it, the token must
