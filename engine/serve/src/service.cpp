@@ -532,7 +532,10 @@ private:
 
     // Start without fileSize (the product's form): the client's own layout,
     // every part presigned at once (the product has no "presign more" step;
-    // wire.hpp says why the answer's size is bounded).
+    // wire.hpp says why the answer's size is bounded). The signing runs on the
+    // service's one thread: at 10,000 parts the whole test case (start,
+    // signing, rendering and parsing a 6 MB answer) took 0.22-0.34 s here,
+    // 2026-12-03, so other requests wait that long at worst.
     net::awaitable<std::string> act(const std::string& user, const protocol::start_parts_req& q) {
         auto key = protocol::make_object_key(cfg_.key_prefix, user, unix_ms_now(), q.file_name);
         auto upload_id = co_await create_upload(key, q.content_type);
