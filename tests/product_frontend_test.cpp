@@ -201,10 +201,10 @@ BOOST_AUTO_TEST_CASE(another_users_token_can_neither_complete_nor_abort) {
     auto complete = api(f.svc.port(), {{"action", "complete"}, {"uploadId", id}, {"s3Key", key}, {"parts", parts}},
                         t::bob_token);
     BOOST_TEST(complete.status == 403u, complete.body);
-    BOOST_TEST(complete.error_code() == "not_your_key");
+    BOOST_TEST(complete.error_code() == "forbidden");
     auto abort = api(f.svc.port(), {{"action", "abort"}, {"uploadId", id}, {"s3Key", key}}, t::bob_token);
     BOOST_TEST(abort.status == 403u, abort.body);
-    BOOST_TEST(abort.error_code() == "not_your_key");
+    BOOST_TEST(abort.error_code() == "forbidden");
     // With Alice's own upload token, Bob is still refused.
     auto with_token = api(f.svc.port(), {{"action", "abort"}, {"uploadId", id}, {"s3Key", key}, {"uploadToken", token}},
                           t::bob_token);

@@ -65,6 +65,16 @@ BOOST_AUTO_TEST_CASE(routes_by_method_and_path) {
         {http::verb::get, "/nowhere", d::route_kind::not_found, "other", ""},
         {http::verb::get, "/healthz/", d::route_kind::not_found, "other", ""},
         {http::verb::unknown, "/healthz", d::route_kind::method_not_allowed, "/healthz", "GET"},
+        // The browser routes (protocol/presign/browser_routes.hpp): several methods per path.
+        {http::verb::post, "/v1/session", d::route_kind::browser, "/v1/session", ""},
+        {http::verb::delete_, "/v1/session", d::route_kind::browser, "/v1/session", ""},
+        {http::verb::get, "/v1/session", d::route_kind::method_not_allowed, "/v1/session", "POST, DELETE, OPTIONS"},
+        {http::verb::post, "/v1/sign-request", d::route_kind::browser, "/v1/sign-request", ""},
+        {http::verb::get, "/s3/multipart/U/3?key=k", d::route_kind::browser, "/s3/multipart/{uploadId}/{partNumber}", ""},
+        {http::verb::put, "/s3/multipart/U?key=k", d::route_kind::method_not_allowed, "/s3/multipart/{uploadId}",
+         "GET, DELETE, OPTIONS"},
+        {http::verb::options, "/s3/multipart", d::route_kind::preflight, "preflight", ""},
+        {http::verb::get, "/s3/nothing", d::route_kind::not_found, "other", ""},
     };
     for (const auto& r : rows) {
         BOOST_TEST_CONTEXT(r.target << " " << http::to_string(r.method)) {

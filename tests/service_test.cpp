@@ -427,7 +427,7 @@ BOOST_AUTO_TEST_CASE(start_without_file_size_and_calls_authorised_by_the_key_pre
         parts.push_back({{"PartNumber", n}, {"ETag", r.json().as_object().at("ETag")}});
     }
 
-    // Bob, without a token, on Alice's key: 403 not_your_key for every action.
+    // Bob, without a token, on Alice's key: 403 forbidden for every action.
     // Bob with Alice's genuine token: 403 invalid_upload_token. Alice with a
     // forged token on her own key: still 403 (a token is never ignored).
     std::string forged = token;
@@ -437,12 +437,12 @@ BOOST_AUTO_TEST_CASE(start_without_file_size_and_calls_authorised_by_the_key_pre
         std::string bearer, upload_token, key, code;
     };
     const attempt attempts[] = {
-        {"bob, no token, alice's key", bob_token, "", key, "not_your_key"},
+        {"bob, no token, alice's key", bob_token, "", key, "forbidden"},
         {"bob, no token, alice's id under bob's prefix", bob_token, "", "uploads/bob/" + key.substr(14),
          "no_such_upload"},
         {"bob with alice's valid token", bob_token, token, key, "invalid_upload_token"},
         {"alice with a forged token", alice_token, forged, key, "invalid_upload_token"},
-        {"alice, no token, a '..' key", alice_token, "", "uploads/alice/../bob/x", "not_your_key"},
+        {"alice, no token, a '..' key", alice_token, "", "uploads/alice/../bob/x", "forbidden"},
     };
     for (const auto& a : attempts) {
         BOOST_TEST_CONTEXT(a.who) {

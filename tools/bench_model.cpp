@@ -1,4 +1,6 @@
 #include "bench_model.hpp"
+#include "json_text.hpp"
+#include "cli_units.hpp"
 
 #include <boost/json.hpp>
 
@@ -142,7 +144,7 @@ std::string to_ndjson(const run_info& r) {
                    {"objects", r.objects},  {"duration", r.duration}, {"concurrency", r.concurrency},
                    {"part_size", r.part_size}, {"checksum", r.checksum}, {"target", r.target},
                    {"endpoint", r.endpoint}, {"start", r.start}};
-    return json::serialize(o);
+    return to_json_text(o);
 }
 
 std::string to_ndjson(const op_record& r) {
@@ -156,7 +158,7 @@ std::string to_ndjson(const op_record& r) {
     if (r.status) o["status"] = r.status;
     if (!r.ok) o["error"] = r.error;
     o["retries"] = r.retries;
-    return json::serialize(o);
+    return to_json_text(o);
 }
 
 std::string to_ndjson(const run_end& r) {
@@ -170,7 +172,7 @@ std::string to_ndjson(const run_end& r) {
                    {"deleted_objects", r.deleted_objects},
                    {"deleted_bytes", r.deleted_bytes},
                    {"interrupted", r.interrupted}};
-    return json::serialize(o);
+    return to_json_text(o);
 }
 
 namespace {
@@ -452,18 +454,6 @@ std::string sparkline(const std::vector<double>& values, std::size_t width) {
         out += blocks[std::clamp(level, 0, 7)];
     }
     return out;
-}
-
-std::string format_bytes(double bytes) {
-    static const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-    int u = 0;
-    while (bytes >= 1000 && u < 4) {
-        bytes /= 1000;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
-    return buf;
 }
 
 std::string format_seconds(double seconds) {

@@ -159,7 +159,6 @@ std::string sparkline(const std::vector<double>& values, std::size_t width);
 // The summary as text for a terminal, lines ending in '\n'.
 std::string format_summary(const summary& s);
 // "1.5 MB", "512 KiB"-free: SI, as rates are quoted.
-std::string format_bytes(double bytes);
 // "8.1 ms", "1.20 s"
 std::string format_seconds(double seconds);
 

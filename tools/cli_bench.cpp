@@ -1,5 +1,6 @@
 #include "cli_bench.hpp"
 #include "bench_model.hpp"
+#include "cli_units.hpp"
 
 #include "hoist/engine/batch.hpp"
 #include "hoist/engine/bucket.hpp"
@@ -342,7 +343,7 @@ int bench_command::run_bench(const protocol::env_lookup& env, const protocol::fi
                       static_cast<unsigned long long>(ok_objects),
                       info.objects ? ("/" + std::to_string(info.objects)).c_str() : "",
                       failed ? (" (" + std::to_string(failed) + " failed)").c_str() : "",
-                      b::format_bytes(static_cast<double>(stats.bytes_acked)).c_str(), rate / 1e6,
+                      format_bytes(static_cast<double>(stats.bytes_acked)).c_str(), rate / 1e6,
                       seconds_limit > 0 ? ("  of " + std::to_string(static_cast<long>(seconds_limit)) + " s").c_str()
                                         : "");
         if (tty) {
@@ -419,7 +420,7 @@ int bench_command::run_bench(const protocol::env_lookup& env, const protocol::fi
             end.deleted_objects = ok_objects;
             end.deleted_bytes = ok_bytes;
             cleanup = "hoist bench: deleted " + std::to_string(ok_objects) + " objects (" +
-                      b::format_bytes(static_cast<double>(ok_bytes)) + ") under " + info.target;
+                      format_bytes(static_cast<double>(ok_bytes)) + ") under " + info.target;
             if (!deleted.failures.empty()) {
                 cleanup += "; " + std::to_string(deleted.failures.size()) + " could not be deleted, e.g. " +
                            deleted.failures[0].key + ": " + deleted.failures[0].code + " " +
@@ -432,7 +433,7 @@ int bench_command::run_bench(const protocol::env_lookup& env, const protocol::fi
         }
     } else if (keep) {
         cleanup = "hoist bench: kept " + std::to_string(ok_objects) + " objects (" +
-                  b::format_bytes(static_cast<double>(ok_bytes)) + ") under " + info.target + " (--keep)";
+                  format_bytes(static_cast<double>(ok_bytes)) + ") under " + info.target + " (--keep)";
     }
     rec->line(b::to_ndjson(end));
     signals.set_stage(signal_watcher::stage::local);

@@ -1,4 +1,6 @@
 #include "cli_bulk.hpp"
+#include "json_text.hpp"
+#include "cli_units.hpp"
 #include "progress_display.hpp"
 
 #include <boost/json.hpp>
@@ -108,7 +110,7 @@ void bulk_run::local_failure(const std::string& path, const std::string& key, co
     report_failure(key.empty() ? path : key, message);
     if (transfer_.json) {
         boost::json::object o{{"key", key}, {"path", path}, {"bytes", 0}, {"error", message}, {"code", "source error"}};
-        std::cout << boost::json::serialize(o) << '\n';
+        std::cout << to_json_text(o) << '\n';
     }
 }
 
@@ -121,7 +123,7 @@ void bulk_run::skipped(const std::string& path, const std::string& message) {
     }
     if (transfer_.json) {
         boost::json::object o{{"path", path}, {"skipped", message}};
-        std::cout << boost::json::serialize(o) << '\n';
+        std::cout << to_json_text(o) << '\n';
     }
 }
 
@@ -130,7 +132,7 @@ void bulk_run::unchanged(const std::string& path, const std::string& key, std::u
     unchanged_bytes_ += size;
     if (transfer_.json) {
         boost::json::object o{{"key", key}, {"path", path}, {"bytes", size}, {"method", "unchanged"}};
-        std::cout << boost::json::serialize(o) << '\n';
+        std::cout << to_json_text(o) << '\n';
     }
 }
 
@@ -167,7 +169,7 @@ void bulk_run::on_outcome(const engine::file_outcome& o) {
             j["aborted"] = o.aborted;
         }
     }
-    std::cout << boost::json::serialize(j) << '\n';
+    std::cout << to_json_text(j) << '\n';
 }
 
 void bulk_run::tick(bool final) {
@@ -188,9 +190,9 @@ void bulk_run::tick(bool final) {
     std::uint64_t failed = t.failed - cancelled_ + local_failures_;
     std::string line = "files " + std::to_string(t.succeeded) + "/" + std::to_string(t.submitted) +
                        (failed ? " (" + std::to_string(failed) + " failed)" : "") + "  " +
-                       progress_display::format_bytes(static_cast<double>(stats.bytes_acked)) + " / " +
-                       progress_display::format_bytes(static_cast<double>(t.bytes_submitted)) + "  " +
-                       progress_display::format_bytes(rate) + "/s";
+                       format_bytes(static_cast<double>(stats.bytes_acked)) + " / " +
+                       format_bytes(static_cast<double>(t.bytes_submitted)) + "  " +
+                       format_bytes(rate) + "/s";
     if (rate > 0 && t.bytes_submitted > stats.bytes_acked) {
         char eta[32];
         std::snprintf(eta, sizeof eta, "  ETA %.0fs",
@@ -230,14 +232,14 @@ int bulk_run::finish(const signal_watcher& signals) {
                               {"retries", retries_},
                               {"unverified", unverified_},
                               {"connections_peak", stats.connections_peak}};
-        std::cout << boost::json::serialize(s) << '\n';
+        std::cout << to_json_text(s) << '\n';
     }
     if (!transfer_.quiet || failed) {
         char line[256];
         std::snprintf(line, sizeof line, "hoist: uploaded %llu file%s, %s in %.2f s (%s/s, %.0f files/s)",
                       static_cast<unsigned long long>(t.succeeded), t.succeeded == 1 ? "" : "s",
-                      progress_display::format_bytes(static_cast<double>(t.bytes_succeeded)).c_str(), seconds,
-                      progress_display::format_bytes(seconds > 0 ? static_cast<double>(t.bytes_succeeded) / seconds : 0)
+                      format_bytes(static_cast<double>(t.bytes_succeeded)).c_str(), seconds,
+                      format_bytes(seconds > 0 ? static_cast<double>(t.bytes_succeeded) / seconds : 0)
                           .c_str(),
                       seconds > 0 ? static_cast<double>(t.succeeded) / seconds : 0.0);
         std::cerr << line;

@@ -1,4 +1,5 @@
 #include "cli_cp.hpp"
+#include "json_text.hpp"
 #include "progress_display.hpp"
 
 #include <boost/json.hpp>
@@ -144,7 +145,7 @@ int cp_command::run_one(const std::string& source, const std::string& destinatio
                                    {"code", std::string(engine::to_string(e.code()))},
                                    {"upload_id", e.upload_id()},
                                    {"aborted", e.aborted()}};
-            std::cout << boost::json::serialize(o) << '\n';
+            std::cout << to_json_text(o) << '\n';
         }
         // Interrupted: the shell's convention, 128 + the signal (130 for Ctrl-C).
         if (e.code() == engine::upload_errc::cancelled && signals.signal_number() > 0)
@@ -185,7 +186,7 @@ int cp_command::run_one(const std::string& source, const std::string& destinatio
         if (!r.resume_note.empty()) o["resume_note"] = r.resume_note;
         if (!r.integrity_note.empty()) o["integrity_note"] = r.integrity_note;
         if (!r.fallback_reason.empty()) o["fallback_reason"] = r.fallback_reason;
-        std::cout << boost::json::serialize(o) << '\n';
+        std::cout << to_json_text(o) << '\n';
     }
     return exit_ok;
 }

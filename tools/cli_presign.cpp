@@ -1,6 +1,7 @@
 // `hoist presign`: prints one presigned URL and nothing else on stdout; with
 // --post, one JSON line {"url": ..., "fields": {...}} for a browser form upload.
 #include "cli_presign.hpp"
+#include "json_text.hpp"
 
 #include "hoist/protocol/s3/requests.hpp"
 
@@ -85,7 +86,7 @@ int presign_command::run_post(const protocol::env_lookup& env, const protocol::f
 
     boost::json::object fields;
     for (const auto& [name, value] : post_form.form.fields) fields[name] = value;
-    std::cout << boost::json::serialize(boost::json::object{{"url", post_form.url}, {"fields", std::move(fields)}})
+    std::cout << to_json_text(boost::json::object{{"url", post_form.url}, {"fields", std::move(fields)}})
               << '\n';
     return exit_ok;
 }

@@ -1,6 +1,7 @@
 #include "cli_units.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <cmath>
 #include <string_view>
 
@@ -49,6 +50,18 @@ std::uint64_t parse_rate(const std::string& text, const std::string& option) {
         throw fail("bits or bytes? write " + std::string(unit.substr(0, unit.size() - 1)) + "bit/s or " +
                    std::string(unit.substr(0, unit.size() - 1)) + "B/s");
     throw fail("unknown unit '" + std::string(unit) + "'");
+}
+
+std::string format_bytes(double bytes) {
+    static const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+    int u = 0;
+    while (bytes >= 1000 && u < 4) {
+        bytes /= 1000;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+    return buf;
 }
 
 } // namespace hoist::cli

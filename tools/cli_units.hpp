@@ -19,4 +19,8 @@ namespace hoist::cli {
 // naming `option`.
 std::uint64_t parse_rate(const std::string& text, const std::string& option);
 
+// "0 B", "999 B", "1.5 kB", "12.3 MB": SI units, one decimal above bytes, as
+// rates and sizes are quoted in progress lines and bench summaries.
+std::string format_bytes(double bytes);
+
 } // namespace hoist::cli

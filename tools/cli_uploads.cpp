@@ -1,4 +1,5 @@
 #include "cli_uploads.hpp"
+#include "json_text.hpp"
 
 #include "hoist/engine/bucket.hpp"
 #include "hoist/engine/client.hpp"
@@ -118,7 +119,7 @@ int uploads_command::run(const protocol::env_lookup& env, const protocol::file_r
                                       {"initiated", u.initiated},
                                       {"parts", u.parts.value_or(0)},
                                       {"bytes", u.bytes.value_or(0)}};
-                std::cout << boost::json::serialize(o) << '\n';
+                std::cout << to_json_text(o) << '\n';
             } else {
                 std::cout << printable(u.key) << '\t' << u.upload_id << '\t' << u.initiated << '\t'
                           << u.parts.value_or(0) << '\t' << u.bytes.value_or(0) << '\n';
@@ -164,7 +165,7 @@ int uploads_command::run(const protocol::env_lookup& env, const protocol::file_r
             boost::json::object o{{"key", u.key}, {"upload_id", u.upload_id}, {"initiated", u.initiated},
                                   {"result", result}};
             if (!error.empty()) o["error"] = error;
-            std::cout << boost::json::serialize(o) << '\n';
+            std::cout << to_json_text(o) << '\n';
         } else if (error.empty()) {
             std::cout << result << '\t' << printable(u.key) << '\t' << u.upload_id << '\t' << u.initiated << '\n';
         }

@@ -1,4 +1,5 @@
 #include "progress_display.hpp"
+#include "cli_units.hpp"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -12,18 +13,6 @@ namespace hoist::cli {
 progress_display::progress_display(mode m) {
     enabled_ = m != mode::off;
     tty_ = ::isatty(STDERR_FILENO) == 1;
-}
-
-std::string progress_display::format_bytes(double bytes) {
-    static const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-    int u = 0;
-    while (bytes >= 1000 && u < 4) {
-        bytes /= 1000;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
-    return buf;
 }
 
 std::string progress_display::format_line(const engine::progress& p, bool bar, int width) {

@@ -19,7 +19,6 @@ public:
     void finish(const engine::upload_result& r);    // after success: a summary line
 
     // Pure formatting, public for the tests.
-    static std::string format_bytes(double bytes);   // "1.5 MB" (SI, as rates are quoted)
     static std::string format_line(const engine::progress& p, bool bar, int width);
 
 private:

@@ -1,5 +1,6 @@
 #include "request_head.hpp"
 
+#include "hoist/protocol/presign/browser_routes.hpp"
 #include "hoist/protocol/presign/proxy_route.hpp"
 #include "hoist/protocol/presign/wire.hpp"
 
@@ -36,6 +37,10 @@ route_match match_route(http::verb method, std::string_view target, std::string_
         if (method == http::verb::post) return {route_kind::presigned_upload, api_path, {}};
         return {route_kind::method_not_allowed, api_path, "POST, OPTIONS"};
     }
+    // The browser routes serve several methods on one path: their own table.
+    if (auto b = protocol::match_browser_route(http::to_string(method), path); !b.name.empty())
+        return b.route == protocol::browser_route::none ? route_match{route_kind::method_not_allowed, b.name, b.allow}
+                                                        : route_match{route_kind::browser, b.name, {}};
     for (const auto& r : rows) {
         if (!r.matches(path)) continue;
         if (method == r.method) return {r.kind, r.name, {}};

@@ -24,6 +24,7 @@ enum class route_kind {
     metrics,             // GET /metrics
     presigned_upload,    // POST api_path (config "api_path", default /v1/presigned-upload)
     proxy_part,          // PUT /v1/uploads/{uploadId}/parts/{n}
+    browser,             // /v1/session, /v1/sign-request, /s3/* (protocol/presign/browser_routes.hpp)
     preflight,           // OPTIONS on any target (CORS)
     method_not_allowed,  // a known path, another method: 405 with `allow`
     not_found,

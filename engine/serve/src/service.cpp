@@ -2,6 +2,7 @@
 // route; S3 calls go through the same pool and request_runner as uploads.
 #include "hoist/serve/service.hpp"
 
+#include "browser_routes.hpp"
 #include "connection.hpp"
 #include "cancel_state.hpp"
 #include "request_head.hpp"
@@ -12,6 +13,7 @@
 #include "hoist/protocol/presign/names.hpp"
 #include "hoist/protocol/presign/presigning.hpp"
 #include "hoist/protocol/presign/proxy_route.hpp"
+#include "hoist/protocol/presign/session.hpp"
 #include "hoist/protocol/presign/wire.hpp"
 #include "hoist/protocol/s3/requests.hpp"
 #include "hoist/protocol/s3/xml.hpp"
@@ -421,6 +423,7 @@ private:
                 co_await json_route(stream, buffer, header, r);   // fills r, also when it throws
                 break;
             case route_kind::proxy_part: co_await proxy_route(stream, buffer, header, r); break;
+            case route_kind::browser: co_await browser_route(stream, buffer, header, r, match); break;
             case route_kind::method_not_allowed:
                 r = error_reply(protocol::api_error(405, std::string(protocol::api_code::method_not_allowed),
                                                     "this path takes " + std::string(match.allow)));
@@ -433,6 +436,7 @@ private:
             }
             // A body the route did not read would be taken for the next head.
             if (match.kind != route_kind::presigned_upload && match.kind != route_kind::proxy_part &&
+                match.kind != route_kind::browser &&
                 (header.chunked() || header.content_length().value_or(0) > 0))
                 r.close = true;
         } catch (const protocol::api_error& e) {
@@ -480,7 +484,7 @@ private:
                                       "the request body could not be read");
         const auto& req = parser.get();
         r.bytes_in = req.body().size();
-        auto user = protocol::user_for_bearer(cfg_, req[http::field::authorization]);
+        auto user = std::optional(caller(req));   // the bearer token or the session cookie
         if (!user) throw protocol::unauthorized_error();
         r.user = *user;
         auto request = protocol::parse_api_request(req.body(), cfg_);
@@ -694,7 +698,7 @@ private:
         r.action = "proxy";
         const auto& req = header.get();
         // Everything is checked before a byte of the body is read or sent on.
-        auto user = protocol::user_for_bearer(cfg_, req[http::field::authorization]);
+        auto user = std::optional(caller(req));   // the bearer token or the session cookie
         if (!user) throw protocol::unauthorized_error();
         r.user = *user;
         const auto part = protocol::parse_proxy_part_target(req.target());
@@ -744,6 +748,66 @@ private:
         co_return;
     }
 
+    // The caller's user, from the bearer token or the session cookie (see
+    // protocol/presign/session.hpp). Throws api_error 401 or 403.
+    std::string caller(const http::request_header<>& req) const {
+        return protocol::authenticate(cfg_,
+                                      {req[http::field::authorization], req[http::field::cookie],
+                                       req[http::field::origin], req[http::field::host], cfg_.tls.has_value()},
+                                      unix_now())
+            .user;
+    }
+
+    // ---- /v1/session, /v1/sign-request, /s3/* (browser_routes.cpp) -------------------
+
+    template <class Stream>
+    net::awaitable<void> browser_route(Stream& stream, beast::flat_buffer& buffer,
+                                       http::request_parser<http::empty_body>& header, reply& r,
+                                       const route_match& match) {
+        r.route = std::string(match.name);
+        browser_request b;
+        b.route = protocol::match_browser_route(header.get().method_string(),
+                                                header.get().target().substr(0, header.get().target().find('?')))
+                      .route;
+        if (auto len = header.content_length()) protocol::check_body_size(*len, cfg_);
+        co_await send_continue(stream, header.get());
+        http::request_parser<http::string_body> parser(std::move(header));
+        parser.body_limit(cfg_.max_body_bytes);
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, net::use_nothrow);
+        (void)n;
+        if (ec == http::error::body_limit) protocol::check_body_size(cfg_.max_body_bytes + 1, cfg_);
+        if (ec)
+            throw protocol::api_error(400, std::string(protocol::api_code::invalid_request),
+                                      "the request body could not be read");
+        auto& req = parser.get();
+        r.bytes_in = req.body().size();
+        b.target = std::string(req.target());
+        b.body = std::move(req.body());
+        b.authorization = std::string(req[http::field::authorization]);
+        b.cookie = std::string(req[http::field::cookie]);
+        b.origin = std::string(req[http::field::origin]);
+        b.host = std::string(req[http::field::host]);
+        browser_reply out;
+        auto call = [this](std::string what, std::function<protocol::s3_request()> build) {
+            return s3(std::move(what), std::move(build));
+        };
+        std::exception_ptr failed;
+        try {
+            co_await handle_browser_route(cfg_, signer_, call, std::move(b), out);
+        } catch (const protocol::api_error&) {
+            failed = std::current_exception();
+        }
+        r.action = std::move(out.action);
+        r.user = std::move(out.user);
+        if (failed) std::rethrow_exception(failed);
+        r.body = std::move(out.body);
+        for (auto& h : out.headers) r.headers.push_back(std::move(h));
+        metrics_.started += out.started;
+        metrics_.completed += out.completed;
+        metrics_.aborted += out.aborted;
+    }
+
     // ---- CORS, logging -------------------------------------------------------------
 
     reply preflight(const http::request<http::empty_body>& req) {
@@ -768,8 +832,12 @@ private:
         r.headers.emplace_back("Access-Control-Allow-Origin", origin);
         r.headers.emplace_back("Vary", "Origin");
         r.headers.emplace_back("Access-Control-Expose-Headers", "ETag");
+        // A configured origin may use the session cookie (fetch with
+        // credentials: "include"); the cookie is SameSite=Strict, so only
+        // same-site origins ever send it.
+        r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
         if (req.method == http::verb::options) {
-            r.headers.emplace_back("Access-Control-Allow-Methods", "POST, PUT, GET, OPTIONS");
+            r.headers.emplace_back("Access-Control-Allow-Methods", "POST, PUT, GET, DELETE, OPTIONS");
             r.headers.emplace_back("Access-Control-Allow-Headers",
                                    "Authorization, Content-Type, Content-MD5, X-Upload-Token");
             r.headers.emplace_back("Access-Control-Max-Age", "600");

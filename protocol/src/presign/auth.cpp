@@ -1,6 +1,7 @@
 // Bearer tokens and upload tokens of the presign service. See presign/auth.hpp.
 #include "hoist/protocol/presign/auth.hpp"
 
+#include "hoist/protocol/presign/browser_routes.hpp"   // require_own_key
 #include "hoist/protocol/presign/config.hpp"
 #include "hoist/protocol/presign/names.hpp"   // user_key_prefix
 #include "hoist/sigv4/encoding.hpp"
@@ -170,28 +171,13 @@ void require_upload_token_for_abort(const service_config& config, std::string_vi
     check_upload_token(config, user, upload, now_unix, true);
 }
 
-bool key_in_user_prefix(const service_config& config, std::string_view user, std::string_view key) {
-    const std::string prefix = user_key_prefix(config.key_prefix, user);
-    if (!key.starts_with(prefix)) return false;
-    std::string_view rest = key.substr(prefix.size());
-    while (true) {
-        const auto slash = rest.find('/');
-        const std::string_view segment = rest.substr(0, slash);
-        if (segment.empty() || segment == "." || segment == "..") return false;
-        if (slash == std::string_view::npos) return true;
-        rest.remove_prefix(slash + 1);
-    }
-}
-
 void authorize_upload(const service_config& config, std::string_view user, const upload_ref& upload,
                       std::int64_t now_unix, upload_call call) {
     if (!upload.upload_token.empty()) {
         check_upload_token(config, user, upload, now_unix, call == upload_call::abort);
         return;
     }
-    if (!key_in_user_prefix(config, user, upload.s3_key))
-        forbidden(api_code::not_your_key, "s3Key is not one of your uploads: your keys start with " +
-                                              user_key_prefix(config.key_prefix, user));
+    require_own_key(config, user, upload.s3_key);
 }
 
 std::string issue_upload_token(const service_config& config, std::string_view user, std::string_view key,

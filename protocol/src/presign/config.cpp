@@ -1,6 +1,8 @@
 // The presign service's config file. See presign/config.hpp.
 #include "hoist/protocol/presign/config.hpp"
 
+#include "hoist/protocol/presign/browser_routes.hpp"   // match_browser_route
+
 #include "json_values.hpp"
 #include "text.hpp"
 
@@ -310,6 +312,9 @@ std::optional<std::string> api_path_error(std::string_view path) {
         if (slash == std::string_view::npos) break;
         rest.remove_prefix(slash + 1);
     }
+    // The browser routes' own table, so a route added there is refused here too.
+    if (auto b = match_browser_route("POST", path); !b.name.empty())
+        return "'" + std::string(path) + "' is taken by another route of the service (" + std::string(b.name) + ")";
     for (const auto& r : reserved_paths) {
         const bool taken = r.prefix ? path.starts_with(r.path) || path == r.path.substr(0, r.path.size() - 1)
                                     : path == r.path;
@@ -338,7 +343,8 @@ service_config parse_service_config(std::string json_text) {
     config_object root(doc.get_object(), "");
     root.reject_unknown({"listen", "tls", "storage", "token_secret", "tokens", "key_prefix", "allowed_extensions",
                          "max_file_size", "presign_expiry", "part_size", "url_batch", "single_put_max", "cors_origins",
-                         "max_body_bytes", "upload_token_ttl", "api_path"});
+                         "max_body_bytes", "upload_token_ttl",
+                         "session_ttl", "api_path"});
     service_config config;
 
     if (auto listen = root.str("listen")) config.listen = parse_listen(*listen);
@@ -400,6 +406,10 @@ service_config parse_service_config(std::string json_text) {
     if (auto n = root.uint("max_body_bytes", min_body_limit, max_body_limit)) config.max_body_bytes = *n;
     if (auto n = root.uint("upload_token_ttl", 1, static_cast<std::uint64_t>(max_upload_token_ttl)))
         config.upload_token_ttl = std::chrono::seconds(static_cast<std::int64_t>(*n));
+    // A session is a bearer grant held by a browser: a minute at least (shorter
+    // would expire mid-page), 30 days at most (a cookie lost with a laptop).
+    if (auto n = root.uint("session_ttl", 60, 30 * 24 * 3600))
+        config.session_ttl = std::chrono::seconds(static_cast<std::int64_t>(*n));
 
     if (auto path = root.str("api_path")) {
         if (auto why = api_path_error(*path)) config_fail("api_path", *why);

@@ -8,8 +8,8 @@
 //   upload id, expiry) issued at start. It must verify for this caller, this
 //   key and this upload id, and be unexpired (abort accepts an expired one).
 // - Without one (the product's frontend, whose documents have no token): by
-//   the key prefix alone. The key must lie under the caller's own
-//   PREFIX/USER/, as a key the service makes (no empty, "." or ".." segment).
+//   the key prefix alone (require_own_key): the key must lie under the
+//   caller's own PREFIX/USER/ (no empty, "." or ".." segment after it).
 //
 // Why the prefix rule is safe enough: the service only ever acts on the key
 // the caller names, and a key under PREFIX/USER/ is by construction one of
@@ -83,19 +83,14 @@ void require_upload_token(const service_config& config, std::string_view user, c
 void require_upload_token_for_abort(const service_config& config, std::string_view user, const upload_ref& upload,
                                     std::int64_t now_unix);
 
-// Whether `key` lies under `user`'s prefix (user_key_prefix: PREFIX/USER/)
-// with at least one more segment, and none of its segments after the prefix
-// is empty, "." or "..": a storage or proxy that normalises paths must not
-// be able to turn it into another user's key.
-bool key_in_user_prefix(const service_config& config, std::string_view user, std::string_view key);
-
 // Which checks a call gets (see require_upload_token_for_abort).
 enum class upload_call { use, abort };
 
 // Authorises `user`'s call on `upload`: with an upload token, exactly
 // require_upload_token (require_upload_token_for_abort for upload_call::abort);
-// without one (upload_token empty), key_in_user_prefix. Throws api_error 403:
-// invalid_upload_token, upload_token_expired, or not_your_key.
+// without one (upload_token empty), require_own_key (browser_routes.hpp: the
+// rule the browser routes apply to keys). Throws api_error 403:
+// invalid_upload_token, upload_token_expired, or forbidden_key.
 void authorize_upload(const service_config& config, std::string_view user, const upload_ref& upload,
                       std::int64_t now_unix, upload_call call = upload_call::use);
 

@@ -60,6 +60,7 @@ struct service_config {
     std::vector<std::string> cors_origins;                        // exact origins, "https://app.example.com"
     std::uint64_t max_body_bytes = mib;                           // 1 KiB..64 MiB
     std::chrono::seconds upload_token_ttl{7 * 24 * 3600};         // 1 s..365 days
+    std::chrono::seconds session_ttl{43200};                      // browser session cookie: 60 s..30 days
     std::string api_path{presigned_upload_path};                  // api_path_error
 };
 
@@ -74,7 +75,8 @@ struct service_config {
 //             "access_key_id"?,"secret_access_key"?},
 //  "token_secret", "tokens":[{"sha256","user"}], "key_prefix"?, "allowed_extensions"?,
 //  "max_file_size"?, "presign_expiry"?, "part_size"?, "url_batch"?, "single_put_max"?,
-//  "cors_origins"?, "max_body_bytes"?, "upload_token_ttl"?, "api_path"?}
+//  "cors_origins"?, "max_body_bytes"?, "upload_token_ttl"?,
+//  "session_ttl"?, "api_path"?}
 // Sizes are in bytes and durations in seconds, as JSON integers.
 service_config parse_service_config(std::string json_text);
 

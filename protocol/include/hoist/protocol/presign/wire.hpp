@@ -108,7 +108,6 @@ inline constexpr std::string_view length_required = "length_required";          
 inline constexpr std::string_view unauthorized = "unauthorized";                 // 401: missing or unknown bearer token
 inline constexpr std::string_view invalid_upload_token = "invalid_upload_token"; // 403: malformed, forged or not this upload's
 inline constexpr std::string_view upload_token_expired = "upload_token_expired"; // 403
-inline constexpr std::string_view not_your_key = "not_your_key";                 // 403: no uploadToken, s3Key outside the caller's prefix
 inline constexpr std::string_view not_found = "not_found";                       // 404: no such route
 inline constexpr std::string_view no_such_upload = "no_such_upload";             // 404: completed or aborted
 inline constexpr std::string_view incomplete_body = "incomplete_body";           // 400: a proxied part ended before its Content-Length

@@ -1,0 +1,165 @@
+// Browser session cookies of the presign service. See presign/session.hpp.
+#include "hoist/protocol/presign/session.hpp"
+
+#include "hoist/protocol/presign/auth.hpp"
+#include "hoist/protocol/presign/config.hpp"
+#include "hoist/sigv4/encoding.hpp"
+
+#include "text.hpp"
+
+#include <boost/json.hpp>
+#include <openssl/crypto.h>
+
+#include <charconv>
+#include <stdexcept>
+
+namespace hoist::protocol {
+
+using namespace presign_text;
+
+namespace {
+
+constexpr std::size_t mac_chars = 43;          // base64url of 32 bytes, unpadded
+constexpr std::size_t max_user_chars = 64;     // as the config's user names
+
+bool is_user(std::string_view s) {
+    return !s.empty() && s.size() <= max_user_chars &&
+           std::all_of(s.begin(), s.end(), [](char c) { return is_alnum(c) || c == '_' || c == '-'; });
+}
+
+bool is_base64url(char c) { return is_alnum(c) || c == '-' || c == '_'; }
+
+std::string session_mac(const sigv4::secret_string& secret, std::string_view user, std::string_view expiry) {
+    std::string input = "hoist-session-v1\n";
+    input.append(user).append("\n").append(expiry);
+    const auto d = sigv4::hmac_sha256(secret.reveal(), input);
+    std::string s = sigv4::base64_encode(d.data(), d.size());
+    while (!s.empty() && s.back() == '=') s.pop_back();
+    for (char& c : s) {
+        if (c == '+') c = '-';
+        else if (c == '/') c = '_';
+    }
+    return s;
+}
+
+api_error no_session() {
+    return api_error(401, std::string(api_code::unauthorized),
+                     "a valid \"Authorization: Bearer TOKEN\" header or session cookie is required");
+}
+
+} // namespace
+
+std::string sign_session_cookie(const sigv4::secret_string& secret, std::string_view user, std::int64_t expiry_unix) {
+    if (expiry_unix < 0) throw std::invalid_argument("sign_session_cookie: negative expiry");
+    if (!is_user(user)) throw std::invalid_argument("sign_session_cookie: user outside [A-Za-z0-9_-]{1,64}");
+    const std::string expiry = std::to_string(expiry_unix);
+    return "v1." + expiry + "." + std::string(user) + "." + session_mac(secret, user, expiry);
+}
+
+std::string_view to_string(session_status s) {
+    switch (s) {
+    case session_status::ok: return "ok";
+    case session_status::malformed: return "malformed";
+    case session_status::bad_signature: return "bad signature";
+    case session_status::expired: return "expired";
+    }
+    return "unknown";
+}
+
+session_check verify_session_cookie(const sigv4::secret_string& secret, std::string_view value, std::int64_t now_unix) {
+    session_check out;
+    constexpr std::string_view version = "v1.";
+    if (!value.starts_with(version)) return out;
+    value.remove_prefix(version.size());
+    // The user has no '.', so the three dots left are unambiguous.
+    const auto d1 = value.find('.');
+    if (d1 == std::string_view::npos) return out;
+    const auto d2 = value.find('.', d1 + 1);
+    if (d2 == std::string_view::npos) return out;
+    const std::string_view expiry = value.substr(0, d1);
+    const std::string_view user = value.substr(d1 + 1, d2 - d1 - 1);
+    const std::string_view mac = value.substr(d2 + 1);
+    if (expiry.empty() || expiry.size() > 19 || !std::all_of(expiry.begin(), expiry.end(), is_digit) ||
+        (expiry.size() > 1 && expiry.front() == '0'))
+        return out;
+    std::int64_t expiry_unix = 0;
+    auto [end, ec] = std::from_chars(expiry.data(), expiry.data() + expiry.size(), expiry_unix);
+    if (ec != std::errc() || end != expiry.data() + expiry.size()) return out;
+    if (!is_user(user) || mac.size() != mac_chars || !std::all_of(mac.begin(), mac.end(), is_base64url)) return out;
+
+    const std::string expected = session_mac(secret, user, expiry);
+    if (CRYPTO_memcmp(expected.data(), mac.data(), mac_chars) != 0) {
+        out.status = session_status::bad_signature;
+        return out;
+    }
+    out.expiry_unix = expiry_unix;
+    if (now_unix >= expiry_unix) {
+        out.status = session_status::expired;
+        return out;
+    }
+    out.status = session_status::ok;
+    out.user = std::string(user);
+    return out;
+}
+
+std::optional<std::string_view> find_cookie(std::string_view header, std::string_view name) {
+    while (!header.empty()) {
+        const auto semi = header.find(';');
+        std::string_view pair = trim(header.substr(0, semi));
+        header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+        const auto eq = pair.find('=');
+        if (eq == std::string_view::npos) continue;
+        if (trim(pair.substr(0, eq)) != name) continue;
+        std::string_view v = trim(pair.substr(eq + 1));
+        if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+        return v;
+    }
+    return std::nullopt;
+}
+
+std::string session_set_cookie(std::string_view value, std::int64_t max_age_seconds, bool secure) {
+    std::string s(session_cookie_name);
+    s.append("=").append(value).append("; Path=/; HttpOnly; SameSite=Strict; Max-Age=");
+    s.append(std::to_string(max_age_seconds));
+    if (secure) s.append("; Secure");
+    return s;
+}
+
+std::string session_clear_cookie(bool secure) { return session_set_cookie("", 0, secure); }
+
+std::string session_response_json(std::string_view user, std::int64_t expiry_unix) {
+    boost::json::object o{{"user", user}, {"expiresAt", format_expires_at(expiry_unix)}};
+    return boost::json::serialize(o);
+}
+
+authenticated authenticate(const service_config& config, const request_credentials& creds, std::int64_t now_unix) {
+    if (!creds.authorization.empty()) {
+        auto user = user_for_bearer(config, creds.authorization);
+        if (!user) throw unauthorized_error();
+        return {*user, false};
+    }
+    const auto value = find_cookie(creds.cookie, session_cookie_name);
+    if (!value) throw unauthorized_error();
+    auto check = verify_session_cookie(config.token_secret, *value, now_unix);
+    if (check.status == session_status::expired)
+        throw api_error(401, std::string(api_code::unauthorized),
+                        "the session has expired; sign in again (POST /v1/session)");
+    if (check.status != session_status::ok) throw no_session();
+    // A user removed from the config since the cookie was issued has no session.
+    if (std::none_of(config.tokens.begin(), config.tokens.end(),
+                     [&](const bearer_token& t) { return t.user == check.user; }))
+        throw no_session();
+    if (!session_origin_allowed(config, creds))
+        throw api_error(403, std::string(api_code::origin_not_allowed),
+                        "a request authenticated by the session cookie must come from the service's own "
+                        "origin or one of its cors_origins");
+    return {std::move(check.user), true};
+}
+
+bool session_origin_allowed(const service_config& config, const request_credentials& creds) {
+    if (creds.origin.empty()) return true;
+    const std::string own = std::string(creds.tls ? "https://" : "http://") + std::string(creds.host);
+    return (!creds.host.empty() && creds.origin == own) || origin_allowed(config, creds.origin);
+}
+
+} // namespace hoist::protocol
