@@ -184,6 +184,19 @@ BOOST_AUTO_TEST_CASE(serve_refuses_a_bad_config_at_start) {
                 2, "listne");
     check_error(serve("{" + storage + ",\"token_secret\":\"" + std::string(40, 's') + "\",\"tokens\":[]}"), 2,
                 "tokens");
+    // api_path, in the config and on the command line: refused at start.
+    const std::string good = "{" + storage + ",\"token_secret\":\"" + std::string(40, 's') + "\"," + tokens;
+    check_error(serve(good + ",\"api_path\":\"/healthz\"}"), 2, "api_path");
+    check_error(serve(good + ",\"api_path\":\"api/upload\"}"), 2, "must start with '/'");
+    auto path = dir.path / "good.json";
+    std::ofstream(path) << good << "}";
+    for (const auto& [bad, says] : std::vector<std::pair<std::string, std::string>>{
+             {"/api/upload?x=1", "without a query"}, {"/s3/x", "taken by another route"}, {"/a/../b", "'..'"}}) {
+        auto r = t::run_process({HOIST_BINARY, "serve", "--config", path.string(), "--api-path", bad},
+                                {{"HOME", "/nonexistent"}}, 30);
+        check_error(r, 2, "--api-path '" + bad + "': ");
+        BOOST_TEST(r.err.find(says) != std::string::npos, r.err);
+    }
 }
 
 BOOST_DATA_TEST_CASE(a_signal_aborts_the_multipart_upload, bdata::make({SIGINT, SIGTERM}), sig) {
@@ -363,7 +376,8 @@ BOOST_AUTO_TEST_CASE(serve_stops_on_a_signal) {
         "access_key_id":"AKID","secret_access_key":"cli-test-secret"},"token_secret":")"
                           << std::string(40, 's') << R"(","tokens":[{"sha256":")" << std::string(64, 'a')
                           << R"(","user":"alice"}]})";
-    background_run run({HOIST_BINARY, "serve", "--config", config.string(), "--listen", "127.0.0.1:0"},
+    background_run run({HOIST_BINARY, "serve", "--config", config.string(), "--listen", "127.0.0.1:0", "--api-path",
+                        "/api/upload"},
                        {{"HOME", "/nonexistent"}}, 10);
     BOOST_REQUIRE_MESSAGE(run.started(), "hoist serve did not start watching its signals");
     std::this_thread::sleep_for(300ms);

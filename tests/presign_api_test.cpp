@@ -3,6 +3,7 @@
 // start-to-complete flow. The answers and the client's side of the wire are in
 // presign_wire_test.cpp, the part proxy's target in presign_proxy_route_test.cpp.
 #include "hoist/protocol/presign/auth.hpp"
+#include "hoist/protocol/presign/browser_routes.hpp"   // api_code::forbidden_key
 #include "hoist/protocol/presign/config.hpp"
 #include "hoist/protocol/presign/names.hpp"
 #include "hoist/protocol/presign/presigning.hpp"
@@ -349,6 +350,53 @@ BOOST_AUTO_TEST_CASE(prefix_extension_and_origin_errors) {
                             "cors_origins[1]");
     expect_config_error([](auto& o) { o["cors_origins"] = json::array{"HTTPS://App.example.com"}; }, "cors_origins[0]",
                         "https://app.example.com");
+}
+
+BOOST_AUTO_TEST_CASE(api_path_is_configurable_and_checked) {
+    BOOST_TEST(default_config().api_path == "/v1/presigned-upload");
+    for (const char* good : {"/api/upload", "/upload", "/v2/presigned-upload", "/a.b/c_d/e-f/~g", "/s3x", "/assetsx/y",
+                             "/v1/sessions"}) {
+        BOOST_TEST_CONTEXT(good) {
+            json::object o = base_config();
+            o["api_path"] = good;
+            BOOST_TEST(config_from(o).api_path == good);
+            BOOST_TEST(!p::api_path_error(good));
+        }
+    }
+    const std::pair<std::string, std::string> bad[] = {
+        {"api/upload", "must start with '/'"},
+        {"", "must start with '/'"},
+        {"/", "1 to 255"},
+        {"/" + std::string(256, 'a'), "1 to 255"},
+        {"/api/upload?x=1", "without a query"},
+        {"/api/upload#top", "fragment"},
+        {"/api/../upload", "'..'"},
+        {"/api/./upload", "'.'"},
+        {"/..", "'..'"},
+        {"/api//upload", "'//'"},
+        {"/api/upload/", "end with '/'"},
+        {"/api/up%20load", "no percent-encoding"},
+        {"/api/up load", "A-Z a-z"},
+        {"/api/Ã©", "A-Z a-z"},
+        {"/healthz", "taken by another route"},
+        {"/metrics", "taken by another route"},
+        {"/v1/session", "taken by another route"},
+        {"/v1/sign-request", "taken by another route"},
+        {"/v1/uploads/x/parts/1", "/v1/uploads/..."},
+        {"/v1/uploads", "/v1/uploads/..."},
+        {"/s3/multipart", "taken by another route of the service (/s3/multipart)"},   // the browser routes' table
+        {"/s3", "/s3/..."},
+        {"/assets/app.js", "/assets/..."},
+    };
+    for (const auto& [path, says] : bad) {
+        BOOST_TEST_CONTEXT(path) {
+            auto why = p::api_path_error(path);
+            BOOST_TEST_REQUIRE(why.has_value());
+            BOOST_TEST(contains(*why, says), *why);
+            expect_config_error([&](auto& o) { o["api_path"] = path; }, "api_path", says);
+        }
+    }
+    expect_config_error([](auto& o) { o["api_path"] = 5; }, "api_path", "must be a string");
 }
 
 BOOST_AUTO_TEST_CASE(number_field_errors) {
@@ -741,6 +789,139 @@ BOOST_AUTO_TEST_CASE(start_requests_are_planned_by_the_service) {
     BOOST_TEST(h.plan.part_size > 8 * p::mib);
 }
 
+BOOST_AUTO_TEST_CASE(start_without_file_size_takes_the_clients_part_count) {
+    json::object o = base_config();
+    o["allowed_extensions"] = json::array{"bin"};
+    o["max_file_size"] = 10 * p::mib;   // cannot apply without a size: S3 checks parts at Complete
+    auto cfg = config_from(o);
+    json::object body{{"action", "start"}, {"fileName", "big model.bin"}, {"totalParts", 3}};
+    auto s = parse_as<p::start_parts_req>(body, cfg);
+    BOOST_TEST(s.file_name == "big_model.bin");
+    BOOST_TEST(s.total_parts == 3u);
+    BOOST_TEST(s.content_type == "application/octet-stream");
+    BOOST_TEST(p::action_name(p::api_request(s)) == "start");
+    // max_file_size 10 MiB: 3 parts can still make 10 MiB (5 + 5 + 0); 4 cannot
+    // (every part but the last is at least 5 MiB: 15 MiB at least).
+    body["totalParts"] = 4;
+    auto big = expect_request_error(body, p::api_code::file_too_large, cfg);
+    BOOST_TEST(contains(big.message, "totalParts 4 makes an object of at least 15728640 bytes"), big.message);
+    BOOST_TEST(contains(big.message, "10485760"), big.message);
+    auto unlimited = default_config();
+    body["contentType"] = "application/x-thing";
+    body["totalParts"] = 10000;
+    s = parse_as<p::start_parts_req>(body, unlimited);
+    BOOST_TEST(s.total_parts == 10000u);
+    BOOST_TEST(s.content_type == "application/x-thing");
+    body["fileSize"] = nullptr;   // null is absent, as everywhere in the contract
+    BOOST_TEST(parse_as<p::start_parts_req>(body, unlimited).total_parts == 10000u);
+    // With fileSize it is hoist's own form, planned by the service.
+    body["fileSize"] = 6 * p::mib;
+    body["totalParts"] = 1;
+    BOOST_TEST(parse_as<p::start_req>(body, cfg).plan.part_count == 1u);
+
+    // The name, extension and media type rules still apply.
+    json::object bad{{"action", "start"}, {"fileName", "x.exe"}, {"totalParts", 2}};
+    expect_request_error(bad, p::api_code::extension_not_allowed, cfg);
+    bad["fileName"] = "../x.bin";
+    expect_request_error(bad, p::api_code::invalid_file_name, cfg);
+    bad["fileName"] = "x.bin";
+    bad["contentType"] = "nonsense";
+    expect_request_error(bad, p::api_code::invalid_request, cfg);
+    bad.erase("contentType");
+    for (json::value total : {json::value(0), json::value(10001), json::value("3"), json::value(2.5),
+                              json::value(-1), json::value(true), json::value(json::array{3})}) {
+        BOOST_TEST_CONTEXT("totalParts " << json::serialize(total)) {
+            bad["totalParts"] = total;
+            auto e = expect_request_error(bad, p::api_code::invalid_request, cfg);
+            BOOST_TEST(contains(e.message, "totalParts must be a whole number from 1 to 10000"), e.message);
+        }
+    }
+    bad.erase("totalParts");
+    bad["fileName"] = 7;
+    bad["totalParts"] = 2;
+    auto e = expect_request_error(bad, p::api_code::invalid_request, cfg);
+    BOOST_TEST(contains(e.message, "fileName must be a string"), e.message);
+}
+
+BOOST_AUTO_TEST_CASE(upload_token_is_optional_after_start_but_never_empty) {
+    auto cfg = default_config();
+    for (const char* action : {"complete", "abort", "presign", "list-parts"}) {
+        BOOST_TEST_CONTEXT(action) {
+            json::object b = upload_body(action);
+            b["parts"] = json::array{json::object{{"PartNumber", 1}, {"ETag", "e"}}};
+            b["partNumbers"] = json::array{1};
+            b.erase("uploadToken");
+            auto r = p::parse_api_request(json::serialize(b), cfg);
+            std::visit([](const auto& q) {
+                if constexpr (requires { q.upload; }) BOOST_TEST(q.upload.upload_token.empty());
+                else BOOST_ERROR("not an upload request");
+            }, r);
+            b["uploadToken"] = nullptr;
+            BOOST_CHECK_NO_THROW(p::parse_api_request(json::serialize(b), cfg));
+            b["uploadToken"] = "";
+            auto e = expect_request_error(b, p::api_code::invalid_request, cfg);
+            BOOST_TEST(contains(e.message, "uploadToken must not be empty"), e.message);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(without_a_token_the_key_prefix_authorises) {
+    json::object o = base_config();
+    o["key_prefix"] = "";
+    const auto cfg = default_config();   // key_prefix "uploads"
+    const auto bare = config_from(o);    // no prefix: USER/ is the caller's
+    const std::int64_t now = 1700000000;
+    auto ok = [&](const p::service_config& c, std::string user, std::string key,
+                  p::upload_call call = p::upload_call::use) {
+        BOOST_TEST_CONTEXT(user << " on " << key) {
+            p::upload_ref ref{t_id, std::move(key), ""};
+            BOOST_CHECK_NO_THROW(p::authorize_upload(c, user, ref, now, call));
+        }
+    };
+    // The rule is require_own_key's, the browser routes' (forbidden, 403).
+    auto refused = [&](const p::service_config& c, std::string user, std::string key,
+                       p::upload_call call = p::upload_call::use) {
+        BOOST_TEST_CONTEXT(user << " on " << key) {
+            p::upload_ref ref{t_id, key, ""};
+            expect_api_error([&] { p::authorize_upload(c, user, ref, now, call); }, 403, p::api_code::forbidden_key);
+        }
+    };
+    ok(cfg, "alice", t_key);
+    ok(cfg, "alice", t_key, p::upload_call::abort);
+    ok(cfg, "alice", "uploads/alice/sub/dir/x.bin");
+    refused(cfg, "bob", t_key);
+    refused(cfg, "bob", t_key, p::upload_call::abort);
+    for (const char* key : {"uploads/alice/", "uploads/alice", "uploads/alicex/y", "uploads/bob/x", "elsewhere/alice/x",
+                            "uploads/alice/../bob/x", "uploads/alice/./x", "uploads/alice//x", "uploads/alice/x/",
+                            "uploads/alice/..", "Uploads/alice/x", "/uploads/alice/x", ""})
+        refused(cfg, "alice", key);
+    ok(bare, "alice", "alice/alice_1_x.bin");
+    refused(bare, "alice", "uploads/alice/x.bin");
+    refused(bare, "alice", "bob/alice/x.bin");
+
+    // With a token the token's checks apply, whatever the prefix says.
+    const std::string token = p::issue_upload_token(cfg, t_user, t_key, t_id, now);
+    p::upload_ref ref{t_id, t_key, token};
+    BOOST_CHECK_NO_THROW(p::authorize_upload(cfg, "alice", ref, now));
+    p::upload_ref forged = ref;
+    forged.upload_token.back() = forged.upload_token.back() == 'A' ? 'B' : 'A';
+    expect_api_error([&] { p::authorize_upload(cfg, "alice", forged, now); }, 403, p::api_code::invalid_upload_token);
+    p::upload_ref garbage = ref;
+    garbage.upload_token = "garbage";
+    expect_api_error([&] { p::authorize_upload(cfg, "alice", garbage, now); }, 403, p::api_code::invalid_upload_token);
+    p::upload_ref other_id = ref;
+    other_id.upload_id = "UPLOAD-ID-2";
+    expect_api_error([&] { p::authorize_upload(cfg, "alice", other_id, now); }, 403, p::api_code::invalid_upload_token);
+    // Bob with Alice's genuine token on Alice's key.
+    expect_api_error([&] { p::authorize_upload(cfg, "bob", ref, now); }, 403, p::api_code::invalid_upload_token);
+    // Expired: refused, except for abort (as require_upload_token_for_abort).
+    const std::int64_t later = now + 7 * 24 * 3600;
+    expect_api_error([&] { p::authorize_upload(cfg, "alice", ref, later); }, 403, p::api_code::upload_token_expired);
+    BOOST_CHECK_NO_THROW(p::authorize_upload(cfg, "alice", ref, later, p::upload_call::abort));
+    expect_api_error([&] { p::authorize_upload(cfg, "alice", forged, later, p::upload_call::abort); }, 403,
+                     p::api_code::invalid_upload_token);
+}
+
 BOOST_AUTO_TEST_CASE(start_request_errors) {
     json::object o = base_config();
     o["max_file_size"] = 100 * p::mib;
@@ -763,8 +944,12 @@ BOOST_AUTO_TEST_CASE(start_request_errors) {
     expect_request_error(start("a.bin", nullptr), p::api_code::invalid_request, cfg);
     auto missing = expect_request_error(json::object{{"action", "start"}, {"fileSize", 1}}, p::api_code::invalid_request, cfg);
     BOOST_TEST(contains(missing.message, "fileName is required"));
+    // Neither fileSize nor totalParts: the message names both forms.
     missing = expect_request_error(json::object{{"action", "start"}, {"fileName", "a.bin"}}, p::api_code::invalid_request, cfg);
-    BOOST_TEST(contains(missing.message, "fileSize is required"));
+    BOOST_TEST(contains(missing.message, "fileSize or totalParts is required"), missing.message);
+    missing = expect_request_error(json::object{{"action", "start"}, {"fileName", "a.bin"}, {"fileSize", nullptr}},
+                                   p::api_code::invalid_request, cfg);
+    BOOST_TEST(contains(missing.message, "fileSize or totalParts is required"), missing.message);
 
     for (json::value total : {json::value(0), json::value(10001), json::value("20"), json::value(2.5), json::value(-3)}) {
         json::object b = start("a.bin", 1);
@@ -885,12 +1070,15 @@ BOOST_AUTO_TEST_CASE(upload_reference_errors_for_every_action) {
             for (const char* field : {"uploadId", "s3Key", "uploadToken"}) {
                 json::object b = good;
                 b.erase(field);
-                auto e = expect_request_error(b, p::api_code::invalid_request, cfg);
-                BOOST_TEST(contains(e.message, std::string(field) + " is required"), e.message);
+                // uploadToken may be left out (the key prefix authorises then).
+                if (std::string_view(field) != "uploadToken") {
+                    auto e = expect_request_error(b, p::api_code::invalid_request, cfg);
+                    BOOST_TEST(contains(e.message, std::string(field) + " is required"), e.message);
+                }
                 b[field] = "";
                 expect_request_error(b, p::api_code::invalid_request, cfg);
                 b[field] = 12;
-                e = expect_request_error(b, p::api_code::invalid_request, cfg);
+                auto e = expect_request_error(b, p::api_code::invalid_request, cfg);
                 BOOST_TEST(contains(e.message, "must be a string"), e.message);
                 b[field] = std::string(1025, 'k');
                 expect_request_error(b, p::api_code::invalid_request, cfg);

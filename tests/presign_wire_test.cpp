@@ -101,6 +101,36 @@ BOOST_AUTO_TEST_CASE(single_request_round_trip) {
     BOOST_TEST(p::action_name(p::api_request(s)) == "single");
 }
 
+// The product's start: fileName and totalParts, no fileSize.
+BOOST_AUTO_TEST_CASE(start_without_file_size_round_trip) {
+    p::start_parts_request r{"my model.safetensors", 3, ""};
+    const std::string body = p::request_json(r);
+    BOOST_TEST(body == R"({"action":"start","fileName":"my model.safetensors","totalParts":3})");
+    auto s = served<p::start_parts_req>(body);
+    BOOST_TEST(s.file_name == "my_model.safetensors");
+    BOOST_TEST(s.total_parts == 3u);
+    BOOST_TEST(s.content_type == "application/octet-stream");
+    BOOST_TEST(p::action_name(p::api_request(s)) == "start");
+    r.content_type = "video/mp4";
+    r.total_parts = 10000;
+    auto t = served<p::start_parts_req>(p::request_json(r));
+    BOOST_TEST(t.total_parts == 10000u);
+    BOOST_TEST(t.content_type == "video/mp4");
+}
+
+// Without uploadToken (the product's complete and abort): left out, not sent empty.
+BOOST_AUTO_TEST_CASE(upload_requests_without_a_token_round_trip) {
+    const p::upload_ref bare{"UP-9", "uploads/alice/alice_1_x.bin", ""};
+    p::complete_request complete{bare, {{1, "\"e1\"", ""}}};
+    json::value v = json::parse(p::request_json(complete));
+    BOOST_TEST((keys_of(v.as_object()) == std::set<std::string>{"action", "uploadId", "s3Key", "parts"}));
+    BOOST_TEST(same(served<p::complete_req>(p::request_json(complete)).upload, bare));
+    p::abort_request abort{bare};
+    BOOST_TEST(json::parse(p::request_json(abort)) ==
+               json::parse(R"({"action":"abort","uploadId":"UP-9","s3Key":"uploads/alice/alice_1_x.bin"})"));
+    BOOST_TEST(same(served<p::abort_req>(p::request_json(abort)).upload, bare));
+}
+
 BOOST_AUTO_TEST_CASE(upload_requests_round_trip) {
     p::presign_request presign{ref, {22, 21, 10000}};
     json::value v = json::parse(p::request_json(presign));
@@ -186,6 +216,41 @@ BOOST_AUTO_TEST_CASE(start_answer_round_trip) {
     BOOST_TEST(back.upload_token == start.upload_token);
     BOOST_TEST(back.part_size == start.part_size);
     BOOST_TEST(back.expires_at == start.expires_at);
+}
+
+// The product's start answer: presignedUrls is a list of URL strings.
+BOOST_AUTO_TEST_CASE(start_without_file_size_answer_round_trip) {
+    p::start_parts_response start{"UP-1", "uploads/alice/alice_1_m.bin", "alice_1_m.bin",
+                                  {"https://h/u?partNumber=1&a=b", "https://h/u?partNumber=2"}, "v1.2.sig",
+                                  1700000000};
+    const std::string body = p::response_json(start);
+    json::value v = json::parse(body);
+    BOOST_TEST((keys_of(v.as_object()) == std::set<std::string>{"uploadId", "s3Key", "uniqueFileName", "presignedUrls",
+                                                                  "uploadToken", "expiresAt"}));
+    BOOST_TEST(v.at("presignedUrls") == json::parse(R"(["https://h/u?partNumber=1&a=b","https://h/u?partNumber=2"])"));
+    auto back = p::parse_start_parts_response(body);
+    BOOST_TEST(back.upload_id == start.upload_id);
+    BOOST_TEST(back.s3_key == start.s3_key);
+    BOOST_TEST(back.unique_file_name == start.unique_file_name);
+    BOOST_TEST((back.presigned_urls == start.presigned_urls));
+    BOOST_TEST(back.upload_token == start.upload_token);
+    BOOST_TEST(back.expires_at == start.expires_at);
+
+    // A list item that is not a URL string is named.
+    auto broken = [&](json::value item) {
+        json::object o = v.as_object();
+        o["presignedUrls"].as_array()[1] = std::move(item);
+        try {
+            p::parse_start_parts_response(json::serialize(o));
+            BOOST_ERROR("no wire_error");
+            return std::string();
+        } catch (const p::wire_error& e) {
+            return std::string(e.what());
+        }
+    };
+    BOOST_TEST(broken(json::object{{"partNumber", 2}, {"url", "x"}}) == "start answer: presignedUrls[1]: expected a string");
+    BOOST_TEST(broken("") == "start answer: presignedUrls[1]: must not be empty");
+    BOOST_TEST(broken("https://h/a b") == "start answer: presignedUrls[1]: must be visible ASCII");
 }
 
 BOOST_AUTO_TEST_CASE(other_answers_round_trip) {

@@ -93,6 +93,25 @@ BOOST_AUTO_TEST_CASE(routes_by_method_and_path) {
     }
 }
 
+// config "api_path": the JSON API moves; the old path is then no route at all.
+BOOST_AUTO_TEST_CASE(the_json_api_path_comes_from_the_config) {
+    const std::string api = "/api/upload";
+    auto m = d::match_route(http::verb::post, "/api/upload?x=1", api);
+    BOOST_TEST((m.kind == d::route_kind::presigned_upload));
+    BOOST_TEST(m.name == "/api/upload");
+    m = d::match_route(http::verb::get, "/api/upload", api);
+    BOOST_TEST((m.kind == d::route_kind::method_not_allowed));
+    BOOST_TEST(m.allow == "POST, OPTIONS");
+    for (const char* other : {"/v1/presigned-upload", "/api/upload/", "/api/uploadx", "/api", "/API/upload"})
+        BOOST_TEST((d::match_route(http::verb::post, other, api).kind == d::route_kind::not_found), other);
+    // The fixed routes stay where they are.
+    BOOST_TEST((d::match_route(http::verb::get, "/healthz", api).kind == d::route_kind::healthz));
+    BOOST_TEST((d::match_route(http::verb::put, "/v1/uploads/U/parts/1", api).kind == d::route_kind::proxy_part));
+    auto routed = d::decide_head("POST /api/upload HTTP/1.1\r\nHost: x\r\n\r\n", 8192, 0, api);
+    BOOST_TEST((routed.what == outcome::routed));
+    BOOST_TEST((routed.route.kind == d::route_kind::presigned_upload));
+}
+
 BOOST_AUTO_TEST_CASE(well_formed_heads_are_routed_however_they_arrive) {
     auto d1 = decide_split_everywhere("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     BOOST_TEST((d1.what == outcome::routed));

@@ -90,10 +90,17 @@ http_answer request(std::uint16_t port, http::verb method, const std::string& ta
     return a;
 }
 
-http_answer api(std::uint16_t port, const json::object& body, const std::string& token) {
+http_answer api(std::uint16_t port, const json::object& body, const std::string& token,
+               const std::string& path = "/v1/presigned-upload") {
     std::map<std::string, std::string> h{{"Content-Type", "application/json"}};
     if (!token.empty()) h["Authorization"] = "Bearer " + token;
-    return request(port, http::verb::post, "/v1/presigned-upload", json::serialize(body), h);
+    return request(port, http::verb::post, path, json::serialize(body), h);
+}
+
+std::string error_code_of(const http_answer& a) {
+    auto v = a.json();
+    if (!v.is_object() || !v.as_object().contains("error")) return "";
+    return std::string(v.at("error").at("code").as_string());
 }
 
 // An upload started with action "start" as alice, and what later calls name it by.
@@ -378,6 +385,190 @@ BOOST_AUTO_TEST_CASE(cross_user_and_forged_tokens_change_nothing) {
         BOOST_TEST(line.find(alice_token) == std::string::npos);
         BOOST_TEST(line.find(token) == std::string::npos);
     }
+}
+
+// The product's contract: start with fileName and totalParts only (every part
+// presigned, URLs as strings), then complete and abort by uploadId + s3Key,
+// authorised by the caller's key prefix; Bob can touch none of it.
+BOOST_AUTO_TEST_CASE(start_without_file_size_and_calls_authorised_by_the_key_prefix) {
+    fixture f;
+    service_instance svc(f.storage);
+    auto start = api(svc.port(), {{"action", "start"}, {"fileName", "prod model.bin"}, {"totalParts", 2}}, alice_token);
+    BOOST_REQUIRE_MESSAGE(start.status == 200, start.body);
+    auto s = start.json().as_object();
+    const std::string id(s.at("uploadId").as_string()), key(s.at("s3Key").as_string()),
+        token(s.at("uploadToken").as_string());
+    BOOST_TEST(key.starts_with("uploads/alice/alice_"));
+    BOOST_TEST(key.ends_with("_prod_model.bin"));
+    BOOST_TEST(s.at("uniqueFileName").as_string() == key.substr(key.rfind('/') + 1));
+    BOOST_TEST(!s.contains("partSize"));
+    BOOST_TEST(s.at("expiresAt").is_string());
+    const auto& urls = s.at("presignedUrls").as_array();
+    BOOST_REQUIRE(urls.size() == 2u);
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        BOOST_REQUIRE(urls[i].is_string());
+        const std::string url(urls[i].as_string());
+        BOOST_TEST(url.find("partNumber=" + std::to_string(i + 1) + "&") != std::string::npos, url);
+        BOOST_TEST(url.find("X-Amz-Signature=") != std::string::npos, url);
+        BOOST_TEST(url.find("content-type") == std::string::npos, url);   // browsers set it; it must not be signed
+    }
+    BOOST_TEST((f.storage.open_uploads() == std::vector<std::string>{id}));
+
+    // Two parts through the proxy (the presigned URLs are exercised by the Node test).
+    auto data = random_bytes(5 * MiB + 1000, 11);
+    json::array parts;
+    for (std::uint32_t n = 1; n <= 2; ++n) {
+        auto chunk = data.substr((n - 1) * 5 * MiB, 5 * MiB);
+        auto r = request(svc.port(), http::verb::put,
+                         "/v1/uploads/" + id + "/parts/" + std::to_string(n) + "?key=" +
+                             hoist::sigv4::uri_encode(key, false),
+                         chunk, {{"Authorization", "Bearer " + alice_token}, {"X-Upload-Token", token}});
+        BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+        parts.push_back({{"PartNumber", n}, {"ETag", r.json().as_object().at("ETag")}});
+    }
+
+    // Bob, without a token, on Alice's key: 403 forbidden for every action.
+    // Bob with Alice's genuine token: 403 invalid_upload_token. Alice with a
+    // forged token on her own key: still 403 (a token is never ignored).
+    std::string forged = token;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    struct attempt {
+        const char* who;
+        std::string bearer, upload_token, key, code;
+    };
+    const attempt attempts[] = {
+        {"bob, no token, alice's key", bob_token, "", key, "forbidden"},
+        {"bob, no token, alice's id under bob's prefix", bob_token, "", "uploads/bob/" + key.substr(14),
+         "no_such_upload"},
+        {"bob with alice's valid token", bob_token, token, key, "invalid_upload_token"},
+        {"alice with a forged token", alice_token, forged, key, "invalid_upload_token"},
+        {"alice, no token, a '..' key", alice_token, "", "uploads/alice/../bob/x", "forbidden"},
+    };
+    for (const auto& a : attempts) {
+        BOOST_TEST_CONTEXT(a.who) {
+            json::object ref{{"uploadId", id}, {"s3Key", a.key}};
+            if (!a.upload_token.empty()) ref["uploadToken"] = a.upload_token;
+            for (const char* action : {"complete", "abort", "presign", "list-parts"}) {
+                json::object body = ref;
+                body["action"] = action;
+                if (std::string(action) == "complete") body["parts"] = parts;
+                if (std::string(action) == "presign") body["partNumbers"] = json::array{1};
+                auto r = api(svc.port(), body, a.bearer);
+                // Under bob's own prefix the storage itself refuses alice's upload id
+                // (presign touches no storage: URLs for an upload that is not there).
+                if (a.code == "no_such_upload" && std::string(action) == "presign") {
+                    BOOST_TEST(r.status == 200u, r.body);
+                    continue;
+                }
+                if (a.code == "no_such_upload" && std::string(action) == "abort") {
+                    // AbortMultipartUpload of an unknown upload: answered as done, nothing changed.
+                    BOOST_TEST(r.status == 200u, r.body);
+                    continue;
+                }
+                BOOST_TEST(r.status == (a.code == "no_such_upload" ? 404u : 403u), action << ": " << r.body);
+                BOOST_TEST(error_code_of(r) == a.code, action << ": " << r.body);
+            }
+        }
+    }
+    // Nothing changed: the upload is open with its two parts, nothing
+    // completed. The one Complete the storage saw is Bob's under his own
+    // prefix, which it refused (NoSuchUpload: the id is not an upload of that key).
+    BOOST_TEST((f.storage.open_uploads() == std::vector<std::string>{id}));
+    BOOST_TEST(f.storage.statistics().by_op[t::s3_op::complete] == 1);
+    BOOST_TEST(f.storage.statistics().by_op[t::s3_op::abort] == 1);
+    BOOST_TEST(f.storage.aborted_uploads().empty());
+    BOOST_TEST(!f.stored(key));
+
+    // Alice, without a token: list-parts, presign, then complete.
+    json::object ref{{"uploadId", id}, {"s3Key", key}};
+    json::object list = ref;
+    list["action"] = "list-parts";
+    auto listed = api(svc.port(), list, alice_token);
+    BOOST_REQUIRE_MESSAGE(listed.status == 200, listed.body);
+    BOOST_TEST(listed.json().at("parts").as_array().size() == 2u);
+    json::object presign = ref;
+    presign["action"] = "presign";
+    presign["partNumbers"] = json::array{2};
+    auto more = api(svc.port(), presign, alice_token);
+    BOOST_REQUIRE_MESSAGE(more.status == 200, more.body);
+    BOOST_TEST(more.json().at("presignedUrls").as_array().size() == 1u);
+    json::object complete = ref;
+    complete["action"] = "complete";
+    complete["parts"] = parts;
+    auto done = api(svc.port(), complete, alice_token);
+    BOOST_REQUIRE_MESSAGE(done.status == 200, done.body);
+    auto c = done.json().as_object();
+    BOOST_TEST(c.at("success").as_bool());
+    BOOST_TEST(c.at("uniqueFileName") == s.at("uniqueFileName"));
+    BOOST_TEST(c.at("size").to_number<std::uint64_t>() == data.size());
+    BOOST_TEST((f.stored(key) == data));
+    BOOST_TEST(f.storage.open_uploads().empty());
+
+    // A second upload, aborted by Alice without a token.
+    auto second = api(svc.port(), {{"action", "start"}, {"fileName", "b.bin"}, {"totalParts", 1}}, alice_token);
+    BOOST_REQUIRE_MESSAGE(second.status == 200, second.body);
+    auto s2 = second.json().as_object();
+    auto aborted = api(svc.port(), {{"action", "abort"}, {"uploadId", s2.at("uploadId")}, {"s3Key", s2.at("s3Key")}},
+                       alice_token);
+    BOOST_REQUIRE_MESSAGE(aborted.status == 200, aborted.body);
+    BOOST_TEST(aborted.json().at("success").as_bool());
+    BOOST_TEST(aborted.json().at("message").as_string() == "Upload aborted");
+    BOOST_TEST(f.storage.open_uploads().empty());
+    BOOST_TEST(f.storage.aborted_uploads().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(start_without_file_size_refuses_bad_part_counts_before_touching_storage) {
+    fixture f;
+    service_instance svc(f.storage, R"(, "allowed_extensions":["bin"], "max_file_size":10485760)");
+    auto neither = api(svc.port(), {{"action", "start"}, {"fileName", "a.bin"}}, alice_token);
+    BOOST_TEST(neither.status == 400u);
+    BOOST_TEST(error_code_of(neither) == "invalid_request");
+    BOOST_TEST(neither.body.find("fileSize or totalParts is required") != std::string::npos, neither.body);
+    for (json::value total : {json::value(0), json::value(10001), json::value("3"), json::value(2.5)}) {
+        auto r = api(svc.port(), {{"action", "start"}, {"fileName", "a.bin"}, {"totalParts", total}}, alice_token);
+        BOOST_TEST(r.status == 400u, r.body);
+        BOOST_TEST(r.body.find("totalParts must be a whole number from 1 to 10000") != std::string::npos, r.body);
+    }
+    auto ext = api(svc.port(), {{"action", "start"}, {"fileName", "a.exe"}, {"totalParts", 2}}, alice_token);
+    BOOST_TEST(error_code_of(ext) == "extension_not_allowed");
+    // 4 parts make at least 15 MiB (all but the last >= 5 MiB): above max_file_size.
+    auto big = api(svc.port(), {{"action", "start"}, {"fileName", "a.bin"}, {"totalParts", 4}}, alice_token);
+    BOOST_TEST(big.status == 400u);
+    BOOST_TEST(error_code_of(big) == "file_too_large", big.body);
+    auto anonymous = api(svc.port(), {{"action", "start"}, {"fileName", "a.bin"}, {"totalParts", 2}}, "");
+    BOOST_TEST(anonymous.status == 401u);
+    BOOST_TEST(f.storage.statistics().by_op[t::s3_op::create] == 0);
+    BOOST_TEST(f.storage.open_uploads().empty());
+}
+
+// The largest answer the product's form can ask for: 10,000 URLs in one answer.
+BOOST_AUTO_TEST_CASE(start_without_file_size_presigns_up_to_10000_parts_in_one_answer) {
+    fixture f;
+    service_instance svc(f.storage);
+    const std::string name(200, 'n');   // a long name: a long key in every URL
+    auto start = api(svc.port(), {{"action", "start"}, {"fileName", name + ".bin"}, {"totalParts", 10000}}, alice_token);
+    BOOST_REQUIRE_MESSAGE(start.status == 200, start.body.substr(0, 300));
+    auto urls = start.json().at("presignedUrls").as_array();
+    BOOST_REQUIRE(urls.size() == 10000u);
+    BOOST_TEST(std::string(urls[9999].as_string()).find("partNumber=10000&") != std::string::npos);
+    BOOST_TEST_MESSAGE("answer with 10000 URLs and a 200-byte name: " << start.body.size() << " bytes");
+    BOOST_TEST(start.body.size() < 16 * MiB);
+}
+
+BOOST_AUTO_TEST_CASE(the_json_api_answers_on_its_configured_path_only) {
+    fixture f;
+    service_instance svc(f.storage, R"(, "api_path":"/api/upload")");
+    auto start = api(svc.port(), {{"action", "start"}, {"fileName", "a.bin"}, {"totalParts", 1}}, alice_token,
+                     "/api/upload");
+    BOOST_REQUIRE_MESSAGE(start.status == 200, start.body);
+    auto old = api(svc.port(), {{"action", "start"}, {"fileName", "a.bin"}, {"totalParts", 1}}, alice_token);
+    BOOST_TEST(old.status == 404u);
+    auto get = request(svc.port(), http::verb::get, "/api/upload", "");
+    BOOST_TEST(get.status == 405u);
+    BOOST_TEST(get.headers["Allow"] == "POST, OPTIONS");
+    auto metrics = request(svc.port(), http::verb::get, "/metrics", "");
+    BOOST_TEST(metric(metrics.body, R"(hoist_http_requests_total{route="/api/upload",status="200"})") == 1);
+    BOOST_TEST(f.storage.open_uploads().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(two_instances_serve_one_upload) {

@@ -13,6 +13,8 @@ void serve_command::add_to(CLI::App& parent) {
     app = parent.add_subcommand("serve", "Run the presign service (see README: routes, config file)");
     app->add_option("--config", config_path, "the service's JSON config file")->required();
     app->add_option("--listen", listen, "HOST:PORT to listen on (overrides the config's \"listen\")");
+    app->add_option("--api-path", api_path,
+                    "path of the JSON API (overrides the config's \"api_path\"; default /v1/presigned-upload)");
     app->add_option("--profile", profile, "AWS profile for the storage credentials when the config names none");
     app->add_option("--endpoint-url", endpoint_url, "storage endpoint (overrides storage.endpoint)");
     app->add_option("--region", region, "storage region (overrides storage.region)");
@@ -57,6 +59,10 @@ int serve_command::run(const protocol::env_lookup& env, const protocol::file_rea
     engine::service_options opt;
     opt.config = protocol::parse_service_config(*text);
     if (listen) opt.config.listen = parse_listen(*listen);
+    if (api_path) {
+        if (auto why = protocol::api_path_error(*api_path)) throw usage_error("--api-path '" + *api_path + "': " + *why);
+        opt.config.api_path = *api_path;
+    }
     auto& storage = opt.config.storage;
     if (region) storage.region = *region;
     if (endpoint_url) storage.ep = protocol::parse_endpoint(*endpoint_url);

@@ -9,6 +9,7 @@ struct serve_command {
     CLI::App* app = nullptr;
     std::string config_path;
     std::optional<std::string> listen;
+    std::optional<std::string> api_path;   // overrides the config's "api_path"
     std::optional<std::string> profile;
     // Storage overrides, as in cp: they win over the config file's "storage".
     std::optional<std::string> endpoint_url, region, bucket, ca_bundle;

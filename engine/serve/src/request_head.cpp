@@ -13,7 +13,7 @@ namespace hoist::engine::detail {
 
 namespace http = boost::beast::http;
 
-route_match match_route(http::verb method, std::string_view target) {
+route_match match_route(http::verb method, std::string_view target, std::string_view api_path) {
     const std::string_view path = target.substr(0, target.find('?'));
     // One row per path: the method it serves and what a 405 names in Allow.
     // OPTIONS is a CORS preflight wherever it is sent (browsers send it to
@@ -27,12 +27,16 @@ route_match match_route(http::verb method, std::string_view target) {
     static constexpr row rows[] = {
         {[](std::string_view p) { return p == "/healthz"; }, http::verb::get, route_kind::healthz, "/healthz", "GET"},
         {[](std::string_view p) { return p == "/metrics"; }, http::verb::get, route_kind::metrics, "/metrics", "GET"},
-        {[](std::string_view p) { return p == protocol::presigned_upload_path; }, http::verb::post,
-         route_kind::presigned_upload, protocol::presigned_upload_path, "POST, OPTIONS"},
         {[](std::string_view p) { return p.starts_with(protocol::proxy_route_prefix); }, http::verb::put,
          route_kind::proxy_part, protocol::proxy_route_pattern, "PUT, OPTIONS"},
     };
     if (method == http::verb::options) return {route_kind::preflight, "preflight", {}};
+    // The configured JSON API path, before the fixed rows (the config keeps
+    // it off their paths, so the order decides nothing).
+    if (path == api_path) {
+        if (method == http::verb::post) return {route_kind::presigned_upload, api_path, {}};
+        return {route_kind::method_not_allowed, api_path, "POST, OPTIONS"};
+    }
     // The upload page: GET and HEAD, two paths (the route names for metrics).
     if (path == "/" || path.starts_with("/assets/")) {
         const std::string_view name = path == "/" ? "/" : "/assets/{path}";
@@ -123,7 +127,8 @@ std::optional<head_refusal> check_head(const http::request_parser<http::empty_bo
     return std::nullopt;
 }
 
-head_decision decide_head(std::string_view bytes, std::size_t header_limit, std::size_t split) {
+head_decision decide_head(std::string_view bytes, std::size_t header_limit, std::size_t split,
+                          std::string_view api_path) {
     http::request_parser<http::empty_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(header_limit, UINT32_MAX)));
     parser.body_limit(boost::none);
@@ -155,7 +160,7 @@ head_decision decide_head(std::string_view bytes, std::size_t header_limit, std:
         return d;
     }
     d.what = head_decision::outcome::routed;
-    d.route = match_route(parser.get().method(), parser.get().target());
+    d.route = match_route(parser.get().method(), parser.get().target(), api_path);
     d.head_size = consumed;
     return d;
 }

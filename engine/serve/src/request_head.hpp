@@ -6,6 +6,8 @@
 // (tests/fuzz), so both exercise the code the service runs.
 #pragma once
 
+#include "hoist/protocol/presign/wire.hpp"   // presigned_upload_path
+
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -20,7 +22,7 @@ namespace hoist::engine::detail {
 enum class route_kind {
     healthz,             // GET /healthz
     metrics,             // GET /metrics
-    presigned_upload,    // POST /v1/presigned-upload
+    presigned_upload,    // POST api_path (config "api_path", default /v1/presigned-upload)
     proxy_part,          // PUT /v1/uploads/{uploadId}/parts/{n}
     static_file,         // GET or HEAD / and /assets/... (the upload page, static_assets.hpp)
     browser,             // /v1/session, /v1/sign-request, /s3/* (protocol/presign/browser_routes.hpp)
@@ -36,7 +38,11 @@ struct route_match {
 };
 
 // Routes on the method and the target's path (the query is ignored here).
-route_match match_route(boost::beast::http::verb method, std::string_view target);
+// `api_path` is the JSON API's path (service_config::api_path, validated not
+// to collide with the other routes); the match's name points into it, so it
+// must outlive the match.
+route_match match_route(boost::beast::http::verb method, std::string_view target,
+                        std::string_view api_path = protocol::presigned_upload_path);
 
 // A request refused before routing. `reason` is a stable label (metrics
 // hoist_http_rejected_total{reason}, the log's "error"); `code` the JSON
@@ -77,6 +83,7 @@ struct head_decision {
     route_match route;      // when routed
     std::size_t head_size = 0;  // bytes the parser consumed (when routed)
 };
-head_decision decide_head(std::string_view bytes, std::size_t header_limit, std::size_t split = 0);
+head_decision decide_head(std::string_view bytes, std::size_t header_limit, std::size_t split = 0,
+                          std::string_view api_path = protocol::presigned_upload_path);
 
 } // namespace hoist::engine::detail

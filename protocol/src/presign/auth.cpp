@@ -1,6 +1,7 @@
 // Bearer tokens and upload tokens of the presign service. See presign/auth.hpp.
 #include "hoist/protocol/presign/auth.hpp"
 
+#include "hoist/protocol/presign/browser_routes.hpp"   // require_own_key
 #include "hoist/protocol/presign/config.hpp"
 #include "hoist/protocol/presign/names.hpp"   // user_key_prefix
 #include "hoist/sigv4/encoding.hpp"
@@ -168,6 +169,15 @@ void require_upload_token(const service_config& config, std::string_view user, c
 void require_upload_token_for_abort(const service_config& config, std::string_view user, const upload_ref& upload,
                                     std::int64_t now_unix) {
     check_upload_token(config, user, upload, now_unix, true);
+}
+
+void authorize_upload(const service_config& config, std::string_view user, const upload_ref& upload,
+                      std::int64_t now_unix, upload_call call) {
+    if (!upload.upload_token.empty()) {
+        check_upload_token(config, user, upload, now_unix, call == upload_call::abort);
+        return;
+    }
+    require_own_key(config, user, upload.s3_key);
 }
 
 std::string issue_upload_token(const service_config& config, std::string_view user, std::string_view key,

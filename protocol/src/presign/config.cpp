@@ -1,6 +1,8 @@
 // The presign service's config file. See presign/config.hpp.
 #include "hoist/protocol/presign/config.hpp"
 
+#include "hoist/protocol/presign/browser_routes.hpp"   // match_browser_route
+
 #include "json_values.hpp"
 #include "text.hpp"
 
@@ -288,7 +290,40 @@ void validate_origin(const std::string& origin, const std::string& field) {
                                "' (lowercase, default port omitted, no path or trailing '/')");
 }
 
+constexpr std::size_t max_api_path_bytes = 256;
+
 } // namespace
+
+std::optional<std::string> api_path_error(std::string_view path) {
+    if (!path.starts_with('/')) return "must start with '/', e.g. /api/upload";
+    if (path.size() < 2 || path.size() > max_api_path_bytes) return "must be '/' and 1 to 255 more bytes, e.g. /api/upload";
+    if (path.find_first_of("?#") != std::string_view::npos)
+        return "must be a path only, without a query ('?') or a fragment ('#')";
+    std::string_view rest = path.substr(1);
+    while (true) {
+        const auto slash = rest.find('/');
+        const std::string_view seg = rest.substr(0, slash);
+        if (seg.empty()) return "must not contain '//' or end with '/'";
+        if (seg == "." || seg == "..") return "must not contain '.' or '..' segments";
+        if (!std::all_of(seg.begin(), seg.end(), [](char c) {
+                return is_alnum(c) || c == '.' || c == '_' || c == '-' || c == '~';
+            }))
+            return "must be segments of A-Z a-z 0-9 . _ - ~ separated by '/' (no percent-encoding)";
+        if (slash == std::string_view::npos) break;
+        rest.remove_prefix(slash + 1);
+    }
+    // The browser routes' own table, so a route added there is refused here too.
+    if (auto b = match_browser_route("POST", path); !b.name.empty())
+        return "'" + std::string(path) + "' is taken by another route of the service (" + std::string(b.name) + ")";
+    for (const auto& r : reserved_paths) {
+        const bool taken = r.prefix ? path.starts_with(r.path) || path == r.path.substr(0, r.path.size() - 1)
+                                    : path == r.path;
+        if (taken)
+            return "'" + std::string(path) + "' is taken by another route of the service (" + std::string(r.path) +
+                   (r.prefix ? "..." : "") + ")";
+    }
+    return std::nullopt;
+}
 
 service_config parse_service_config(std::string json_text) {
     json::parse_options options;
@@ -309,7 +344,7 @@ service_config parse_service_config(std::string json_text) {
     root.reject_unknown({"listen", "tls", "storage", "token_secret", "tokens", "key_prefix", "allowed_extensions",
                          "max_file_size", "presign_expiry", "part_size", "url_batch", "single_put_max", "cors_origins",
                          "max_body_bytes", "upload_token_ttl",
-                         "session_ttl"});
+                         "session_ttl", "api_path"});
     service_config config;
 
     if (auto listen = root.str("listen")) config.listen = parse_listen(*listen);
@@ -375,6 +410,11 @@ service_config parse_service_config(std::string json_text) {
     // would expire mid-page), 30 days at most (a cookie lost with a laptop).
     if (auto n = root.uint("session_ttl", 60, 30 * 24 * 3600))
         config.session_ttl = std::chrono::seconds(static_cast<std::int64_t>(*n));
+
+    if (auto path = root.str("api_path")) {
+        if (auto why = api_path_error(*path)) config_fail("api_path", *why);
+        config.api_path = std::move(*path);
+    }
 
     return config;
 }

@@ -32,6 +32,11 @@ constexpr text_field action{.name = "action", .non_empty = false};
 constexpr text_field upload_id{.name = "uploadId", .max_bytes = 1024, .chars = charset::visible_ascii};
 constexpr text_field s3_key{.name = "s3Key", .max_bytes = 1024, .chars = charset::no_control};  // S3's key limit
 constexpr text_field upload_token{.name = "uploadToken", .max_bytes = 512, .chars = charset::visible_ascii};
+// In the calls after start, where leaving the token out means "authorise by
+// the key prefix" (the product's frontend never had tokens). Sent empty, it
+// is still refused: that is a client bug, not a choice.
+constexpr text_field upload_token_ref{
+    .name = "uploadToken", .max_bytes = 512, .chars = charset::visible_ascii, .optional = true};
 constexpr text_field unique_file_name{.name = "uniqueFileName", .max_bytes = 1024, .chars = charset::no_control};
 constexpr text_field url{.name = "url", .chars = charset::visible_ascii};
 constexpr std::string_view expires_at = "expiresAt";
@@ -53,12 +58,14 @@ struct error_envelope {
 template <class Message>
 constexpr std::string_view wire_name = {};
 template <> constexpr std::string_view wire_name<start_request> = "start";
+template <> constexpr std::string_view wire_name<start_parts_request> = "start";
 template <> constexpr std::string_view wire_name<complete_request> = "complete";
 template <> constexpr std::string_view wire_name<abort_request> = "abort";
 template <> constexpr std::string_view wire_name<presign_request> = "presign";
 template <> constexpr std::string_view wire_name<list_parts_request> = "list-parts";
 template <> constexpr std::string_view wire_name<single_request> = "single";
 template <> constexpr std::string_view wire_name<start_response> = "start answer";
+template <> constexpr std::string_view wire_name<start_parts_response> = "start answer";
 template <> constexpr std::string_view wire_name<complete_response> = "complete answer";
 template <> constexpr std::string_view wire_name<abort_response> = "abort answer";
 template <> constexpr std::string_view wire_name<presign_response> = "presign answer";
@@ -71,7 +78,7 @@ template <> constexpr std::string_view wire_name<error_envelope> = "error answer
 void describe(auto& v, one_of<upload_ref> auto& m) {
     v.text(field::upload_id, m.upload_id);
     v.text(field::s3_key, m.s3_key);
-    v.text(field::upload_token, m.upload_token);
+    v.text(field::upload_token_ref, m.upload_token);
 }
 
 // A part as S3 names it (CompleteMultipartUpload, ListParts), capitalised.
@@ -108,6 +115,14 @@ void describe(auto& v, one_of<start_request> auto& m) {
     v.number({.name = "totalParts", .lo = 1, .hi = max_parts}, m.total_parts);
 }
 
+// No fileSize: the name, the client's part count and the optional media type.
+void describe(auto& v, one_of<start_parts_request> auto& m) {
+    v.text({.name = "fileName", .non_empty = false}, m.file_name);
+    v.number({.name = "totalParts", .lo = 1, .hi = max_parts}, m.total_parts);
+    v.text({.name = "contentType", .max_bytes = 255, .chars = charset::printable_ascii, .optional = true},
+           m.content_type);
+}
+
 void describe(auto& v, one_of<abort_request, list_parts_request> auto& m) { describe(v, m.upload); }
 
 void describe(auto& v, one_of<presign_request> auto& m) {
@@ -142,6 +157,13 @@ void describe(auto& v, one_of<start_response> auto& m) {
     describe_object(v, m);
     describe_urls(v, m);
     v.number({.name = "partSize", .lo = 1, .hi = max_part_size}, m.part_size);
+}
+
+void describe(auto& v, one_of<start_parts_response> auto& m) {
+    v.text(field::upload_id, m.upload_id);
+    describe_object(v, m);
+    v.texts({.name = "presignedUrls", .chars = charset::visible_ascii}, m.presigned_urls);
+    v.time(field::expires_at, m.expires_at);
 }
 
 void describe(auto& v, one_of<single_response> auto& m) {
@@ -251,18 +273,13 @@ bool is_tchar(char c) {
 }
 bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar); }
 
-// The file fields start and single share: name sanitized, extension and size
-// checked, media type checked (default application/octet-stream).
+// The name and media type every start and single carries: name sanitized,
+// extension checked, media type checked (default application/octet-stream).
 template <class Accepted, class Request>
-Accepted accept_file(const Request& r, const service_config& config) {
+Accepted accept_name_and_type(const Request& r, const service_config& config) {
     Accepted out;
     out.file_name = sanitize_file_name(r.file_name);
     check_extension(out.file_name, config);
-    out.file_size = r.file_size;
-    if (r.file_size > config.max_file_size)
-        request_fail(api_code::file_too_large, "fileSize " + std::to_string(r.file_size) +
-                                                   " is above this service's limit of " +
-                                                   std::to_string(config.max_file_size) + " bytes");
     if (!r.content_type.empty()) {
         std::string_view main = presign_text::trim(std::string_view(r.content_type).substr(0, r.content_type.find(';')));
         auto slash = main.find('/');
@@ -270,6 +287,18 @@ Accepted accept_file(const Request& r, const service_config& config) {
             request_fail(api_code::invalid_request, "contentType must be a media type like application/octet-stream");
         out.content_type = r.content_type;
     }
+    return out;
+}
+
+// The file fields start and single share: as above, and the size checked.
+template <class Accepted, class Request>
+Accepted accept_file(const Request& r, const service_config& config) {
+    Accepted out = accept_name_and_type<Accepted>(r, config);
+    out.file_size = r.file_size;
+    if (r.file_size > config.max_file_size)
+        request_fail(api_code::file_too_large, "fileSize " + std::to_string(r.file_size) +
+                                                   " is above this service's limit of " +
+                                                   std::to_string(config.max_file_size) + " bytes");
     return out;
 }
 
@@ -284,6 +313,23 @@ start_req accept(const start_request& r, const service_config& config) {
                          std::to_string(req.plan.last_part_size) + " bytes): send totalParts " +
                          std::to_string(req.plan.part_count) + " and cut the file with partSize " +
                          std::to_string(req.plan.part_size));
+    return req;
+}
+
+// No size to check, so max_file_size cannot be checked either (see wire.hpp);
+// S3 checks the parts' sizes at Complete. One consequence of it is checked
+// here: S3 completes N parts only when the first N-1 are at least 5 MiB, so a
+// totalParts whose smallest completable object is above max_file_size can
+// only end in an object the service would have refused.
+start_parts_req accept(const start_parts_request& r, const service_config& config) {
+    start_parts_req req = accept_name_and_type<start_parts_req>(r, config);
+    req.total_parts = r.total_parts;
+    const std::uint64_t smallest = std::uint64_t{r.total_parts - 1} * min_part_size;
+    if (smallest > config.max_file_size)
+        request_fail(api_code::file_too_large,
+                     "totalParts " + std::to_string(r.total_parts) + " makes an object of at least " +
+                         std::to_string(smallest) + " bytes (every part but the last is at least 5 MiB), above "
+                         "this service's limit of " + std::to_string(config.max_file_size) + " bytes");
     return req;
 }
 
@@ -349,6 +395,7 @@ api_request accept_action(std::string_view name, const json::object& body, const
 }
 
 std::string_view action_of(const start_req&) { return wire_name<start_request>; }
+std::string_view action_of(const start_parts_req&) { return wire_name<start_parts_request>; }
 std::string_view action_of(const single_req&) { return wire_name<single_request>; }
 template <class Request>
 std::string_view action_of(const Request&) {
@@ -389,6 +436,14 @@ api_request parse_api_request(std::string_view body, const service_config& confi
     const json::object& o = doc.get_object();
     std::string name;
     reader(o, "", api_code::invalid_request, request_failure()).text(field::action, name);
+    // Two forms of start, told apart by fileSize (see wire.hpp).
+    if (name == wire_name<start_request> && !presign_json::present(o, "fileSize")) {
+        if (!presign_json::present(o, "totalParts"))
+            request_fail(api_code::invalid_request,
+                         "fileSize or totalParts is required: fileSize to let the service plan the parts, "
+                         "totalParts to presign that many parts of your own size");
+        return accept_action<start_parts_request>(name, o, config);
+    }
     return accept_action<start_request, complete_request, abort_request, presign_request, list_parts_request,
                          single_request>(name, o, config);
 }
@@ -448,6 +503,7 @@ std::optional<std::int64_t> parse_expires_at(std::string_view iso) {
 // ---- rendering and parsing, one message at a time ------------------------------
 
 std::string request_json(const start_request& r) { return render_request(r); }
+std::string request_json(const start_parts_request& r) { return render_request(r); }
 std::string request_json(const single_request& r) { return render_request(r); }
 std::string request_json(const presign_request& r) { return render_request(r); }
 std::string request_json(const complete_request& r) { return render_request(r); }
@@ -455,6 +511,7 @@ std::string request_json(const abort_request& r) { return render_request(r); }
 std::string request_json(const list_parts_request& r) { return render_request(r); }
 
 std::string response_json(const start_response& r) { return render(r); }
+std::string response_json(const start_parts_response& r) { return render(r); }
 std::string response_json(const complete_response& r) { return render(r); }
 std::string response_json(const abort_response& r) { return render(r); }
 std::string response_json(const presign_response& r) { return render(r); }
@@ -465,6 +522,9 @@ std::string response_json(const health_response& r) { return render(r); }
 std::string abort_response_json() { return render(abort_response{}); }
 
 start_response parse_start_response(std::string_view body) { return parse_answer<start_response>(body); }
+start_parts_response parse_start_parts_response(std::string_view body) {
+    return parse_answer<start_parts_response>(body);
+}
 complete_response parse_complete_response(std::string_view body) { return parse_answer<complete_response>(body); }
 abort_response parse_abort_response(std::string_view body) { return parse_answer<abort_response>(body); }
 presign_response parse_presign_response(std::string_view body) { return parse_answer<presign_response>(body); }

@@ -131,6 +131,21 @@ public:
             out.push_back(static_cast<N>(whole_number(a[i], at + "[" + std::to_string(i) + "]", f)));
     }
 
+    // A list of strings, each checked against f's rule (f.name names the list).
+    void texts(const text_field& f, std::vector<std::string>& out) const {
+        const std::string at = path_of(f.name);
+        const json::array& a = array(required(f.name, at), at, code_);
+        out.clear();
+        out.reserve(a.size());
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            const std::string item_at = at + "[" + std::to_string(i) + "]";
+            if (!a[i].is_string())
+                fail(item_at, {problem::kind::wrong_type, "a string", presign_json::kind_name(a[i]), {}});
+            out.emplace_back(a[i].get_string());
+            if (auto broken = broken_rule(out.back(), f)) fail(item_at, {problem::kind::rule, {}, {}, *broken});
+        }
+    }
+
     // A list of objects, each described by describe(v, E&). `code`, if given,
     // is the api_code of every problem inside the list (its absence keeps
     // this object's code).
@@ -277,6 +292,13 @@ public:
         json::array a;
         a.reserve(v.size());
         for (const N& n : v) a.emplace_back(n);
+        o_[f.name] = std::move(a);
+    }
+
+    void texts(const text_field& f, const std::vector<std::string>& v) const {
+        json::array a;
+        a.reserve(v.size());
+        for (const auto& s : v) a.emplace_back(s);
         o_[f.name] = std::move(a);
     }
 

@@ -1,9 +1,31 @@
 // Who may call the presign service, and on which upload.
 //
 // Callers authenticate with "Authorization: Bearer TOKEN"; the config holds
-// only SHA-256 hashes of the tokens. Every call after start names its upload
-// with an uploadToken, an HMAC over (user, key, upload id, expiry) issued at
-// start, so one user cannot touch another's upload and nobody can forge a key.
+// only SHA-256 hashes of the tokens. A call after start names its upload by
+// upload id and key, and is authorised one of two ways (authorize_upload):
+//
+// - With an uploadToken (hoist's own clients): an HMAC over (user, key,
+//   upload id, expiry) issued at start. It must verify for this caller, this
+//   key and this upload id, and be unexpired (abort accepts an expired one).
+// - Without one (the product's frontend, whose documents have no token): by
+//   the key prefix alone (require_own_key): the key must lie under the
+//   caller's own PREFIX/USER/ (no empty, "." or ".." segment after it).
+//
+// Why the prefix rule is safe enough: the service only ever acts on the key
+// the caller names, and a key under PREFIX/USER/ is by construction one of
+// that user's objects (keys are made PREFIX/USER/USER_UNIXMS_NAME, and one
+// user's prefix never lies under another's: it ends in "/USER/"). The upload
+// id is the storage's, long and random (S3's are unguessable), and the
+// storage itself refuses an upload id that is not an upload of that key
+// (NoSuchUpload). So Bob can name only keys under Bob's prefix, and through
+// them no upload of Alice's: her keys are outside his prefix (403, storage
+// untouched), and her upload id under his key is not an upload there.
+// What the token adds: an expiry (a leaked upload id and key stop working
+// with the token's lifetime instead of the bearer token's), and a binding of
+// the key to the upload id made by the service at start (a client cannot
+// even try an id under another of its own keys), checked without a storage
+// round trip. A bad token is refused even when the prefix matches: a client
+// that sends one gets the token's checks, never the weaker rule.
 #pragma once
 
 #include "hoist/protocol/presign/wire.hpp"   // api_error, upload_ref
@@ -60,6 +82,17 @@ void require_upload_token(const service_config& config, std::string_view user, c
 // nothing else, and abort creates nothing.
 void require_upload_token_for_abort(const service_config& config, std::string_view user, const upload_ref& upload,
                                     std::int64_t now_unix);
+
+// Which checks a call gets (see require_upload_token_for_abort).
+enum class upload_call { use, abort };
+
+// Authorises `user`'s call on `upload`: with an upload token, exactly
+// require_upload_token (require_upload_token_for_abort for upload_call::abort);
+// without one (upload_token empty), require_own_key (browser_routes.hpp: the
+// rule the browser routes apply to keys). Throws api_error 403:
+// invalid_upload_token, upload_token_expired, or forbidden_key.
+void authorize_upload(const service_config& config, std::string_view user, const upload_ref& upload,
+                      std::int64_t now_unix, upload_call call = upload_call::use);
 
 // sign_upload_token with expiry now_unix + config.upload_token_ttl.
 std::string issue_upload_token(const service_config& config, std::string_view user, std::string_view key,

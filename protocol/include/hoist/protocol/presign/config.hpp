@@ -4,6 +4,7 @@
 #pragma once
 
 #include "hoist/protocol/aws_config.hpp"   // config_error
+#include "hoist/protocol/presign/wire.hpp"   // presigned_upload_path
 #include "hoist/protocol/s3/endpoint.hpp"
 #include "hoist/protocol/s3/part_plan.hpp"
 #include "hoist/sigv4/signer.hpp"
@@ -60,6 +61,7 @@ struct service_config {
     std::uint64_t max_body_bytes = mib;                           // 1 KiB..64 MiB
     std::chrono::seconds upload_token_ttl{7 * 24 * 3600};         // 1 s..365 days
     std::chrono::seconds session_ttl{43200};                      // browser session cookie: 60 s..30 days
+    std::string api_path{presigned_upload_path};                  // api_path_error
 };
 
 // Parses the service's JSON config (comments allowed). Every field is checked
@@ -74,9 +76,36 @@ struct service_config {
 //  "token_secret", "tokens":[{"sha256","user"}], "key_prefix"?, "allowed_extensions"?,
 //  "max_file_size"?, "presign_expiry"?, "part_size"?, "url_batch"?, "single_put_max"?,
 //  "cors_origins"?, "max_body_bytes"?, "upload_token_ttl"?,
-//  "session_ttl"?}
+//  "session_ttl"?, "api_path"?}
 // Sizes are in bytes and durations in seconds, as JSON integers.
 service_config parse_service_config(std::string json_text);
+
+// What is wrong with a JSON API path (config "api_path", `hoist serve
+// --api-path`; configurable so an existing frontend keeps its URL), or
+// nullopt when it is valid: '/' followed by 1..255 bytes of segments of
+// A-Z a-z 0-9 . _ - ~ separated by single '/' (no query, no fragment, no
+// percent-encoding, no trailing '/', no "." or ".." segment: it is matched
+// byte for byte against the request's path, so only unambiguous spellings
+// are allowed), and no collision with another route (reserved_paths).
+std::optional<std::string> api_path_error(std::string_view path);
+
+// The service's other routes: exact paths, and prefixes ending in '/' under
+// which all paths are taken. The api_path may be none of them and lie under
+// none of the prefixes (nor name a prefix without its '/').
+struct reserved_path {
+    std::string_view path;
+    bool prefix = false;
+};
+inline constexpr reserved_path reserved_paths[] = {
+    {"/"},                      // the upload page
+    {"/healthz"},
+    {"/metrics"},
+    {"/v1/session"},            // the browser session cookie
+    {"/v1/sign-request"},       // Uppy's signRequest mode
+    {"/v1/uploads/", true},     // the part proxy
+    {"/s3/", true},             // Uppy Companion's routes
+    {"/assets/", true},         // the page's assets
+};
 
 // The storage credentials from the config, if it names them.
 std::optional<sigv4::credentials> configured_credentials(const storage_config& storage);

@@ -3,19 +3,22 @@
 // `--via` client renders the requests and parses the answers with the same
 // ones, so each message's field names are written in one place (wire.cpp).
 //
-// One endpoint, POST /v1/presigned-upload, with a JSON body whose "action"
-// chooses the operation (field names are the product's contract):
+// One endpoint, POST /v1/presigned-upload (config "api_path"), with a JSON body
+// whose "action" chooses the operation (field names are the product's contract):
 //
 //   start       {"action":"start","fileName","fileSize","totalParts"?,"contentType"?}
 //            -> {"uploadId","s3Key","uniqueFileName","presignedUrls":[{"partNumber","url"}],
 //                "uploadToken","partSize","expiresAt"}
-//   complete    {"action":"complete","uploadId","s3Key","uploadToken","parts":[{"PartNumber","ETag"}]}
+//   start       {"action":"start","fileName","totalParts","contentType"?}     (no fileSize: the product's form)
+//            -> {"uploadId","s3Key","uniqueFileName","presignedUrls":["url of part 1",...],
+//                "uploadToken","expiresAt"}
+//   complete    {"action":"complete","uploadId","s3Key","uploadToken"?,"parts":[{"PartNumber","ETag"}]}
 //            -> {"success":true,"uniqueFileName","location","etag","size"}
-//   abort       {"action":"abort","uploadId","s3Key","uploadToken"}
+//   abort       {"action":"abort","uploadId","s3Key","uploadToken"?}
 //            -> {"success":true,"message":"Upload aborted"}
-//   presign     {"action":"presign","uploadId","s3Key","uploadToken","partNumbers":[21,22]}
+//   presign     {"action":"presign","uploadId","s3Key","uploadToken"?,"partNumbers":[21,22]}
 //            -> {"presignedUrls":[...],"expiresAt"}
-//   list-parts  {"action":"list-parts","uploadId","s3Key","uploadToken"}
+//   list-parts  {"action":"list-parts","uploadId","s3Key","uploadToken"?}
 //            -> {"parts":[{"PartNumber","ETag","Size"}]}
 //   single      {"action":"single","fileName","fileSize","contentType"?}
 //            -> {"url","s3Key","uniqueFileName","uploadToken","expiresAt"}
@@ -24,10 +27,29 @@
 // The proxied part (PUT /v1/uploads/{uploadId}/parts/{n}, see proxy_route.hpp)
 // answers {"PartNumber","ETag"}; GET /healthz answers {"status":"ok"}.
 //
-// The service decides the part layout: plan_parts(fileSize, config.part_size).
-// A client's totalParts is a consistency check, refused (400 part_count_mismatch,
-// the message gives the plan) when it differs. Start presigns at most
-// config.url_batch parts; "presign" issues the rest.
+// With fileSize (hoist's own form, `hoist cp --via`), the service decides the
+// part layout: plan_parts(fileSize, config.part_size). A client's totalParts is
+// then a consistency check, refused (400 part_count_mismatch, the message gives
+// the plan) when it differs. Start presigns at most config.url_batch parts;
+// "presign" issues the rest.
+//
+// Without fileSize (the product's own frontend: it cuts the file itself and
+// has no "presign more" step), totalParts (1..10000) is the layout and start
+// presigns every part at once, as plain URL strings (index i is part i+1).
+// The answer's size is bounded by S3's own 10,000-part limit times one URL,
+// whose length the service bounds (key_prefix <= 512 ASCII bytes, user <= 64,
+// the name <= 255 bytes of UTF-8, percent-encoded at most 3x): about 2 KB at
+// the very worst, so an answer stays under ~20 MB, rendered once per start by
+// an authenticated caller. No size means max_file_size cannot be checked
+// here; S3 itself enforces the part sizes (5 MiB..5 GiB, the last part
+// smaller) at CompleteMultipartUpload, and the service still enforces the
+// name, the extension allow-list, the key prefix, the URLs' lifetime, and
+// (400 file_too_large) a totalParts whose smallest completable object,
+// (totalParts - 1) x 5 MiB, is above max_file_size.
+//
+// uploadToken is optional after start: without it a call is authorised by the
+// key prefix alone (see authorize_upload in auth.hpp); with it, the token must
+// verify as before.
 //
 // expiresAt is an ISO 8601 UTC time with milliseconds, as JavaScript's
 // Date.prototype.toISOString writes it: "2024-05-01T12:00:00.000Z".
@@ -54,6 +76,7 @@ namespace hoist::protocol {
 
 struct service_config;
 
+// The JSON API's default path (config "api_path" moves it).
 inline constexpr std::string_view presigned_upload_path = "/v1/presigned-upload";
 
 // ---- errors ---------------------------------------------------------------
@@ -113,7 +136,8 @@ public:
 
 // ---- requests, as the client sends them -----------------------------------
 
-// What every call after start names: the upload and its token.
+// What every call after start names: the upload and its token (empty: not
+// sent; the call is then authorised by the key prefix alone).
 struct upload_ref {
     std::string upload_id;
     std::string s3_key;
@@ -127,6 +151,13 @@ struct start_request {
     std::uint64_t file_size = 0;
     std::string content_type;
     std::optional<std::uint32_t> total_parts;
+};
+
+// Start without fileSize: the client's own layout of total_parts parts.
+struct start_parts_request {
+    std::string file_name;
+    std::uint32_t total_parts = 0;        // 1..10000
+    std::string content_type;
 };
 
 struct single_request {
@@ -155,6 +186,7 @@ struct list_parts_request {
 
 // {"action":...} bodies for POST /v1/presigned-upload.
 std::string request_json(const start_request& r);
+std::string request_json(const start_parts_request& r);
 std::string request_json(const single_request& r);
 std::string request_json(const presign_request& r);
 std::string request_json(const complete_request& r);
@@ -170,6 +202,13 @@ struct start_req {
     part_plan plan;                       // plan_parts(file_size, config.part_size), == totalParts if given
 };
 
+// Start without fileSize: no size to check or plan; every part is presigned.
+struct start_parts_req {
+    std::string file_name;                // sanitized, extension checked
+    std::uint32_t total_parts = 0;        // 1..10000
+    std::string content_type = "application/octet-stream";
+};
+
 struct single_req {
     std::string file_name;                // sanitized, extension checked
     std::uint64_t file_size = 0;          // <= single_put_max and <= max_file_size
@@ -182,12 +221,15 @@ using abort_req = abort_request;
 using presign_req = presign_request;
 using list_parts_req = list_parts_request;
 
-using api_request = std::variant<start_req, complete_req, abort_req, presign_req, list_parts_req, single_req>;
+using api_request =
+    std::variant<start_req, start_parts_req, complete_req, abort_req, presign_req, list_parts_req, single_req>;
 
 // Parses and validates one request body. Throws api_error: 413
 // payload_too_large above max_body_bytes; 400 invalid_json, invalid_request,
 // unknown_action, invalid_file_name, extension_not_allowed, file_too_large,
 // part_count_mismatch, invalid_parts. Messages name the field ("parts[3].ETag").
+// A start with fileSize is a start_req, one without it a start_parts_req, one
+// with neither fileSize nor totalParts a 400 invalid_request naming both.
 api_request parse_api_request(std::string_view body, const service_config& config);
 
 // The action's name as the client spells it ("list-parts").
@@ -218,6 +260,16 @@ struct start_response {
     std::string upload_token;
     std::uint64_t part_size = 0;
     std::int64_t expires_at = 0;          // unix seconds of the URLs' expiry
+};
+
+// The answer to a start without fileSize: every part's URL as a string.
+struct start_parts_response {
+    std::string upload_id;
+    std::string s3_key;
+    std::string unique_file_name;
+    std::vector<std::string> presigned_urls;   // [i] is part i+1's
+    std::string upload_token;
+    std::int64_t expires_at = 0;
 };
 
 struct complete_response {
@@ -259,6 +311,7 @@ struct health_response {
 };
 
 std::string response_json(const start_response& r);
+std::string response_json(const start_parts_response& r);
 std::string response_json(const complete_response& r);   // {"success":true,...}
 std::string response_json(const abort_response& r);      // {"success":true,"message":...}
 std::string response_json(const presign_response& r);
@@ -271,6 +324,7 @@ std::string abort_response_json();                        // {"success":true,"me
 // A 2xx answer's body, parsed strictly (every field of the contract present
 // and well-typed; unknown fields ignored). Throws wire_error naming the field.
 start_response parse_start_response(std::string_view body);
+start_parts_response parse_start_parts_response(std::string_view body);
 complete_response parse_complete_response(std::string_view body);
 abort_response parse_abort_response(std::string_view body);
 presign_response parse_presign_response(std::string_view body);
