@@ -171,6 +171,33 @@ BOOST_AUTO_TEST_CASE(authenticate_bearer_or_cookie) {
     BOOST_TEST(e.message.find("v1.") == std::string::npos);
 }
 
+// Cookie tossing: a sibling site (evil.example.com beside hoist.example.com)
+// sets its own user's valid cookie for the parent domain or a longer path;
+// the browser sends it beside the visitor's, the longer path first. Neither
+// may be taken, or the visitor's files land in the other user's prefix.
+BOOST_AUTO_TEST_CASE(two_session_cookies_are_refused) {
+    const auto c = config();
+    const std::string alice = p::sign_session_cookie(c.token_secret, "alice", 1000);
+    const std::string bob = p::sign_session_cookie(c.token_secret, "bob", 1000);
+    BOOST_TEST(p::count_cookies("", "hoist_session") == 0u);
+    BOOST_TEST(p::count_cookies("a=1; hoist_session=x", "hoist_session") == 1u);
+    BOOST_TEST(p::count_cookies("hoist_session=x; a=1; hoist_session=y; hoist_session=z", "hoist_session") == 2u);
+    for (const std::string& header : {"hoist_session=" + bob + "; hoist_session=" + alice,
+                                      "hoist_session=" + alice + "; x=1; hoist_session=" + alice,
+                                      "hoist_session=" + alice + "; hoist_session=junk"}) {
+        auto e = refused(c, {"", header, "", "svc:1", false}, 500);
+        BOOST_TEST(e.status == 401);
+        BOOST_TEST(e.code == "unauthorized");
+        BOOST_TEST(e.message.find("v1.") == std::string::npos);
+    }
+    // One cookie, as hoist sets it, still works; a bearer token is unaffected.
+    BOOST_TEST(p::authenticate(c, {"", "hoist_session=" + alice, "", "svc:1", false}, 500).user == "alice");
+    BOOST_TEST(p::authenticate(c, {"Bearer " + alice_token, "hoist_session=" + bob + "; hoist_session=" + alice, "",
+                                   "svc:1", false},
+                               500)
+                   .user == "alice");
+}
+
 BOOST_AUTO_TEST_CASE(browser_route_table) {
     using enum p::browser_route;
     struct row {

@@ -56,6 +56,8 @@ session_check verify_session_cookie(const sigv4::secret_string& secret, std::str
 // 5.4: "a=1; b=2", pairs separated by ';' and optional spaces), or nullopt.
 // Pairs without '=' are skipped; a value in double quotes is unquoted.
 std::optional<std::string_view> find_cookie(std::string_view cookie_header, std::string_view name);
+// How many cookies called `name` the header carries, counted up to 2.
+std::size_t count_cookies(std::string_view cookie_header, std::string_view name);
 
 // The Set-Cookie value that stores `value` for max_age_seconds, or (clear)
 // the one that deletes the cookie (empty value, Max-Age=0).
@@ -88,7 +90,7 @@ bool session_origin_allowed(const service_config& config, const request_credenti
 // sent (a bad one is 401 even with a good cookie: the client meant the
 // token), else from the session cookie. Throws api_error 401 unauthorized
 // (no credentials, unknown token, a missing, forged, malformed or expired
-// cookie) or 403 origin_not_allowed (a cookie-authenticated request whose
+// cookie, or two session cookies: see session.cpp) or 403 origin_not_allowed (a cookie-authenticated request whose
 // Origin is neither the service's own nor one of cors_origins).
 authenticated authenticate(const service_config& config, const request_credentials& creds, std::int64_t now_unix);
 
