@@ -139,7 +139,7 @@ std::size_t count_cookies(std::string_view header, std::string_view name) {
 }
 
 std::string session_set_cookie(std::string_view value, std::int64_t max_age_seconds, bool secure) {
-    std::string s(session_cookie_name);
+    std::string s(session_cookie_name_for(secure));
     s.append("=").append(value).append("; Path=/; HttpOnly; SameSite=Strict; Max-Age=");
     s.append(std::to_string(max_age_seconds));
     if (secure) s.append("; Secure");
@@ -159,14 +159,15 @@ authenticated authenticate(const service_config& config, const request_credentia
         if (!user) throw unauthorized_error();
         return {*user, false};
     }
-    const auto value = find_cookie(creds.cookie, session_cookie_name);
+    const std::string_view name = session_cookie_name_for(creds.tls);
+    const auto value = find_cookie(creds.cookie, name);
     if (!value) throw unauthorized_error();
     // hoist sets one cookie, host-only with Path=/: a second one was set by
     // someone else, for a parent domain or a longer path (a sibling site
     // "tossing" its own valid session). Browsers send the longer path first,
     // so taking the first would upload the visitor's files into the other
     // user's account; refusing both is the only safe reading.
-    if (count_cookies(creds.cookie, session_cookie_name) > 1)
+    if (count_cookies(creds.cookie, name) > 1)
         throw api_error(401, std::string(api_code::unauthorized),
                         "more than one session cookie was sent (another site on this domain may have set one): "
                         "clear this site's cookies, then sign in again");
