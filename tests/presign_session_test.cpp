@@ -110,8 +110,11 @@ BOOST_AUTO_TEST_CASE(cookie_header_parsing) {
 BOOST_AUTO_TEST_CASE(set_cookie_rendering) {
     BOOST_TEST(p::session_set_cookie("VAL", 43200, false) ==
                "hoist_session=VAL; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200");
+    // Under TLS a __Host- cookie, which no sibling site can set.
     BOOST_TEST(p::session_set_cookie("VAL", 60, true) ==
-               "hoist_session=VAL; Path=/; HttpOnly; SameSite=Strict; Max-Age=60; Secure");
+               "__Host-hoist_session=VAL; Path=/; HttpOnly; SameSite=Strict; Max-Age=60; Secure");
+    BOOST_TEST(p::session_clear_cookie(true) ==
+               "__Host-hoist_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure");
     BOOST_TEST(p::session_clear_cookie(false) == "hoist_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     auto j = json::parse(p::session_response_json("alice", 0)).as_object();
     BOOST_TEST(j.at("user").as_string() == "alice");
@@ -150,7 +153,7 @@ BOOST_AUTO_TEST_CASE(authenticate_bearer_or_cookie) {
     BOOST_TEST(refused(c, {"", carol, "", "svc:1", false}, 500).status == 401);
     // Origin: own (scheme by TLS), a cors origin, anything else refused.
     BOOST_TEST(p::authenticate(c, {"", alice_cookie, "http://svc:1", "svc:1", false}, 500).user == "alice");
-    BOOST_TEST(p::authenticate(c, {"", alice_cookie, "https://svc:1", "svc:1", true}, 500).user == "alice");
+    BOOST_TEST(p::authenticate(c, {"", "__Host-" + alice_cookie, "https://svc:1", "svc:1", true}, 500).user == "alice");
     BOOST_TEST(p::authenticate(c, {"", alice_cookie, "https://app.example", "svc:1", false}, 500).user == "alice");
     for (const std::string& origin : std::vector<std::string>{"https://svc:1", "http://evil.example", "null", "http://svc:12", "http://svc"}) {
         auto e = refused(c, {"", alice_cookie, origin, "svc:1", false}, 500);
@@ -169,6 +172,38 @@ BOOST_AUTO_TEST_CASE(authenticate_bearer_or_cookie) {
     // No message quotes the cookie.
     auto e = refused(c, {"", forged, "", "svc:1", false}, 500);
     BOOST_TEST(e.message.find("v1.") == std::string::npos);
+}
+
+// Cookie tossing: a sibling site (evil.example.com beside hoist.example.com)
+// sets its own user's valid cookie for the parent domain or a longer path;
+// the browser sends it beside the visitor's, the longer path first. Neither
+// may be taken, or the visitor's files land in the other user's prefix.
+BOOST_AUTO_TEST_CASE(two_session_cookies_are_refused) {
+    const auto c = config();
+    const std::string alice = p::sign_session_cookie(c.token_secret, "alice", 1000);
+    const std::string bob = p::sign_session_cookie(c.token_secret, "bob", 1000);
+    BOOST_TEST(p::count_cookies("", "hoist_session") == 0u);
+    BOOST_TEST(p::count_cookies("a=1; hoist_session=x", "hoist_session") == 1u);
+    BOOST_TEST(p::count_cookies("hoist_session=x; a=1; hoist_session=y; hoist_session=z", "hoist_session") == 2u);
+    for (const std::string& header : {"hoist_session=" + bob + "; hoist_session=" + alice,
+                                      "hoist_session=" + alice + "; x=1; hoist_session=" + alice,
+                                      "hoist_session=" + alice + "; hoist_session=junk"}) {
+        auto e = refused(c, {"", header, "", "svc:1", false}, 500);
+        BOOST_TEST(e.status == 401);
+        BOOST_TEST(e.code == "unauthorized");
+        BOOST_TEST(e.message.find("v1.") == std::string::npos);
+    }
+    // Under TLS only the __Host- cookie counts: a tossed plain one is not read.
+    BOOST_TEST(p::authenticate(c, {"", "hoist_session=" + bob + "; __Host-hoist_session=" + alice, "", "svc:1", true},
+                               500)
+                   .user == "alice");
+    BOOST_TEST(refused(c, {"", "hoist_session=" + alice, "", "svc:1", true}, 500).status == 401);
+    // One cookie, as hoist sets it, still works; a bearer token is unaffected.
+    BOOST_TEST(p::authenticate(c, {"", "hoist_session=" + alice, "", "svc:1", false}, 500).user == "alice");
+    BOOST_TEST(p::authenticate(c, {"Bearer " + alice_token, "hoist_session=" + bob + "; hoist_session=" + alice, "",
+                                   "svc:1", false},
+                               500)
+                   .user == "alice");
 }
 
 BOOST_AUTO_TEST_CASE(browser_route_table) {

@@ -67,8 +67,8 @@ std::map<std::string, std::string> query_of(const std::string& url) {
 BOOST_AUTO_TEST_SUITE(presign_uppy)
 
 BOOST_AUTO_TEST_CASE(companion_targets) {
-    auto t = p::parse_companion_target(s3_sign_part, "/s3/multipart/up%2Fid%20x/7?key=uploads%2Falice%2Fa+b.bin&x=1");
-    BOOST_TEST(t.upload_id == "up/id x");
+    auto t = p::parse_companion_target(s3_sign_part, "/s3/multipart/up%2Fid%7Ex/7?key=uploads%2Falice%2Fa+b.bin&x=1");
+    BOOST_TEST(t.upload_id == "up/id~x");
     BOOST_TEST(t.part_number == 7u);
     BOOST_TEST(t.key == "uploads/alice/a b.bin");   // URLSearchParams: '+' is a space
     t = p::parse_companion_target(s3_list_parts, "/s3/multipart/ID?key=k");
@@ -96,6 +96,12 @@ BOOST_AUTO_TEST_CASE(companion_targets) {
              {s3_params, "/s3/params?type=text%2Fplain"},           // no filename
              {s3_params, "/s3/params?filename=a&filename=b"},
              {s3_params, "/s3/params?filename=a&type=x&type=y"},
+             // Upload ids with odd bytes, as the JSON API's uploadId refuses them.
+             {s3_list_parts, "/s3/multipart/I%00D?key=k"},
+             {s3_abort, "/s3/multipart/I%0D%0AD?key=k"},
+             {s3_sign_part, "/s3/multipart/I%20D/1?key=k"},
+             {s3_complete, "/s3/multipart/I%C3%A9D/complete?key=k"},
+             {s3_list_parts, "/s3/multipart/" + std::string(1025, 'u') + "?key=k"},
          }) {
         auto e = refused([&] { p::parse_companion_target(route, target); }, 400);
         BOOST_TEST(e.code == "invalid_request", target);
@@ -247,8 +253,16 @@ BOOST_AUTO_TEST_CASE(sign_request_parsing_and_mapping) {
     for (const char* body : {"[]", R"({"key":"k"})", R"({"method":"PUT"})", R"({"method":"PUT","key":""})",
                              R"({"method":"PUT","key":"k","partNumber":0})", R"({"method":"PUT","key":"k","partNumber":"1"})",
                              R"({"method":"PUT","key":"k","expiresIn":0})", R"({"method":"PUT","key":"k","expiresIn":-5})",
-                             R"({"method":"PUT","key":"k","uploadId":7})"})
+                             R"({"method":"PUT","key":"k","uploadId":7})",
+                             // Upload ids with odd bytes, as the JSON API's uploadId refuses them.
+                             R"({"method":"GET","key":"k","uploadId":"a b"})",
+                             R"({"method":"GET","key":"k","uploadId":"a\u0000b"})",
+                             R"({"method":"GET","key":"k","uploadId":"\u00e9"})"})
         refused([&] { p::parse_sign_request(body); }, 400);
+    refused([&] { p::parse_sign_request(R"({"method":"GET","key":"k","uploadId":")" + std::string(1025, 'u') + "\"}"); },
+            400);
+    BOOST_TEST(p::parse_sign_request(R"({"method":"GET","key":"k","uploadId":")" + std::string(1024, 'u') + "\"}")
+                   .upload_id.size() == 1024u);
 }
 
 BOOST_AUTO_TEST_CASE(sign_request_urls) {

@@ -774,6 +774,8 @@ reply s3_test_server::impl::handle(const request_info& info, request& req, const
                            "have been aborted or completed.");
         case fault_kind::access_denied:
             return faulted(http::status::forbidden, "AccessDenied", "Access Denied");
+        case fault_kind::no_such_key:
+            return faulted(http::status::not_found, "NoSuchKey", "The specified key does not exist.");
         case fault_kind::corrupt_body:
             if (!req.body().empty()) req.body()[req.body().size() / 2] ^= 0x5a;
             break;
@@ -1606,6 +1608,7 @@ std::string_view to_string(fault_kind k) {
     case fault_kind::slow_first_byte: return "slow_first_byte";
     case fault_kind::slow_body: return "slow_body";
     case fault_kind::no_such_upload: return "no_such_upload";
+    case fault_kind::no_such_key: return "no_such_key";
     case fault_kind::access_denied: return "access_denied";
     case fault_kind::corrupt_body: return "corrupt_body";
     }

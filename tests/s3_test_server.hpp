@@ -47,6 +47,7 @@ enum class fault_kind {
     slow_body,         // read the body one read (one TLS record, or <= 64 KiB plain) per `delay`, then serve normally
     no_such_upload,    // 404 NoSuchUpload; nothing is done
     access_denied,     // 403 AccessDenied; nothing is done
+    no_such_key,       // 404 NoSuchKey (Ceph RGW 16's answer to ListParts on an aborted upload); nothing is done
     corrupt_body,      // one byte of the body is flipped on arrival (a damaged path), then served normally
 };
 

@@ -323,6 +323,31 @@ BOOST_AUTO_TEST_CASE(companion_abort_and_empty_list) {
     BOOST_TEST(request(svc.port(), http::verb::delete_, target_for(id, "", key), "", {{"Cookie", cookie}}).status == 200u);
 }
 
+// Ceph RGW 16 answers ListParts on an aborted upload with 404 NoSuchKey: the
+// JSON API and the /s3 routes both say 404 no_such_upload (the page and Uppy
+// then start over), not 502 (retried as a storage failure).
+BOOST_AUTO_TEST_CASE(rgw_no_such_key_on_list_parts_is_no_such_upload_on_every_route) {
+    fixture f;
+    service_instance svc(f.storage);
+    const std::string cookie = session_cookie(svc.port(), alice_token);
+    auto create = request(svc.port(), http::verb::post, "/s3/multipart", R"({"filename":"a.bin","type":""})",
+                          {{"Cookie", cookie}});
+    BOOST_REQUIRE_MESSAGE(create.status == 200, create.body);
+    const std::string key(create.json().at("key").as_string()), id(create.json().at("uploadId").as_string());
+
+    f.storage.inject({t::s3_op::list_parts, std::nullopt, 1}, {t::fault_kind::no_such_key});
+    auto listed = request(svc.port(), http::verb::get, target_for(id, "", key), "", {{"Cookie", cookie}});
+    BOOST_TEST(listed.status == 404u, listed.body);
+    BOOST_TEST(error_code_of(listed) == "no_such_upload");
+
+    f.storage.inject({t::s3_op::list_parts, std::nullopt, 1}, {t::fault_kind::no_such_key});
+    const json::object body{{"action", "list-parts"}, {"uploadId", id}, {"s3Key", key}};
+    auto api = request(svc.port(), http::verb::post, "/v1/presigned-upload", json::serialize(body),
+                       {{"Authorization", "Bearer " + alice_token}, {"Content-Type", "application/json"}});
+    BOOST_TEST(api.status == 404u, api.body);
+    BOOST_TEST(error_code_of(api) == "no_such_upload");
+}
+
 BOOST_AUTO_TEST_CASE(companion_params_post_policy) {
     fixture f;
     service_instance svc(f.storage);

@@ -14,6 +14,15 @@
 
 namespace hoist::engine::detail {
 
+// Ceph RGW 16 answers ListParts on an aborted upload with 404 NoSuchKey
+// rather than NoSuchUpload (seen against tools/rgw-local): the same "gone".
+protocol::api_error storage_error(const call_result& r) {
+    if (r.s3_code == "NoSuchUpload" || (r.status == 404 && r.s3_code == "NoSuchKey"))
+        return protocol::api_error(404, std::string(protocol::api_code::no_such_upload),
+                                   "the upload does not exist (completed or aborted)");
+    return protocol::api_error(502, std::string(protocol::api_code::storage_error), "storage: " + r.error);
+}
+
 namespace {
 
 using protocol::browser_route;
@@ -25,17 +34,6 @@ std::int64_t unix_ms_now() {
 }
 
 sigv4::amz_date signing_date() { return sigv4::amz_date::from(std::chrono::system_clock::now()); }
-
-// As the JSON API maps a failed storage call: the upload missing is 404,
-// anything else the storage refused or failed is 502. Ceph RGW 16 answers
-// ListParts on an aborted upload with 404 NoSuchKey rather than NoSuchUpload
-// (seen against tools/rgw-local): the same "gone" for Uppy.
-protocol::api_error storage_error(const call_result& r) {
-    if (r.s3_code == "NoSuchUpload" || (r.status == 404 && r.s3_code == "NoSuchKey"))
-        return protocol::api_error(404, std::string(protocol::api_code::no_such_upload),
-                                   "the upload does not exist (completed or aborted)");
-    return protocol::api_error(502, std::string(protocol::api_code::storage_error), "storage: " + r.error);
-}
 
 protocol::api_error unexpected_answer(std::string_view call) {
     return protocol::api_error(502, std::string(protocol::api_code::storage_error),

@@ -37,6 +37,12 @@ struct browser_reply {
 // One S3 call through the service's runner, signed per attempt.
 using s3_call = std::function<net::awaitable<call_result>(std::string what, std::function<protocol::s3_request()> build)>;
 
+// A failed storage call as every route of the service answers it (the JSON
+// API, the proxy, /s3/*): the upload missing is 404 no_such_upload, anything
+// else the storage refused or failed is 502 storage_error. One function, so
+// the routes cannot drift apart on what "gone" looks like.
+protocol::api_error storage_error(const call_result& r);
+
 // Completes when the answer is in `out`; throws protocol::api_error for
 // anything answered as an error (with out.action and out.user filled as far
 // as they were learnt, for the log). Not cancellable beyond what `s3` is.

@@ -153,15 +153,6 @@ reply error_reply(const protocol::api_error& e) {
     return r;
 }
 
-// Maps a failed storage call to what the client sees: its own upload missing
-// is 404, anything else the storage refused is 502.
-protocol::api_error storage_error(const call_result& r) {
-    if (r.s3_code == "NoSuchUpload")
-        return protocol::api_error(404, std::string(protocol::api_code::no_such_upload),
-                                   "the upload does not exist (completed or aborted)");
-    return protocol::api_error(502, std::string(protocol::api_code::storage_error), "storage: " + r.error);
-}
-
 class service {
 public:
     service(asio::io_context& ioc, const service_options& opt)
@@ -579,7 +570,10 @@ private:
         }
         if (out.location.empty()) out.location = loc.ep.scheme + "://" + loc.host + sigv4::canonical_uri(loc.path, false);
         auto head = co_await s3("HeadObject", [&] { return protocol::head_object(loc); });
-        if (!head.ok) throw storage_error(head);
+        // Not storage_error: the upload did complete, so a 404 NoSuchKey here is
+        // the storage failing, not "no such upload".
+        if (!head.ok)
+            throw protocol::api_error(502, std::string(protocol::api_code::storage_error), "storage: " + head.error);
         out.size = std::stoull(head.response.header("Content-Length").value_or("0"));
         if (out.etag.empty()) out.etag = head.response.header("ETag").value_or("");
         ++metrics_.completed;

@@ -101,6 +101,10 @@ void require_own_key(const service_config& config, std::string_view user, std::s
     }
 }
 
+bool is_upload_id(std::string_view id) {
+    return !id.empty() && id.size() <= 1024 && presign_text::is_visible_ascii(id);
+}
+
 std::string key_for_proposed_name(const service_config& config, std::string_view user, std::int64_t unix_ms,
                                   std::string_view proposed) {
     const auto cut = proposed.find_last_of("/\\");

@@ -59,6 +59,8 @@ companion_target parse_companion_target(browser_route route, std::string_view ta
         ++it;
         out.upload_id = *it++;
         if (out.upload_id.empty()) invalid("the upload id is missing");
+        // Percent-decoding lets any byte in (%00, %0D%0A, %20): the JSON API's rule.
+        if (!is_upload_id(out.upload_id)) invalid("the upload id must be 1 to 1024 visible ASCII characters");
         if (route == browser_route::s3_sign_part) {
             if (it == segments.end()) invalid("the part number is missing");
             out.part_number = part_number_of(std::string(*it));

@@ -102,7 +102,12 @@ session_check verify_session_cookie(const sigv4::secret_string& secret, std::str
     return out;
 }
 
-std::optional<std::string_view> find_cookie(std::string_view header, std::string_view name) {
+namespace {
+
+// Calls `each` with the value of every cookie called `name`, in header order,
+// until it returns false.
+template <class Each>
+void for_each_cookie(std::string_view header, std::string_view name, Each each) {
     while (!header.empty()) {
         const auto semi = header.find(';');
         std::string_view pair = trim(header.substr(0, semi));
@@ -112,13 +117,29 @@ std::optional<std::string_view> find_cookie(std::string_view header, std::string
         if (trim(pair.substr(0, eq)) != name) continue;
         std::string_view v = trim(pair.substr(eq + 1));
         if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-        return v;
+        if (!each(v)) return;
     }
-    return std::nullopt;
+}
+
+} // namespace
+
+std::optional<std::string_view> find_cookie(std::string_view header, std::string_view name) {
+    std::optional<std::string_view> found;
+    for_each_cookie(header, name, [&](std::string_view v) {
+        found = v;
+        return false;
+    });
+    return found;
+}
+
+std::size_t count_cookies(std::string_view header, std::string_view name) {
+    std::size_t n = 0;
+    for_each_cookie(header, name, [&](std::string_view) { return ++n < 2; });   // 2 is all a caller needs
+    return n;
 }
 
 std::string session_set_cookie(std::string_view value, std::int64_t max_age_seconds, bool secure) {
-    std::string s(session_cookie_name);
+    std::string s(session_cookie_name_for(secure));
     s.append("=").append(value).append("; Path=/; HttpOnly; SameSite=Strict; Max-Age=");
     s.append(std::to_string(max_age_seconds));
     if (secure) s.append("; Secure");
@@ -138,8 +159,18 @@ authenticated authenticate(const service_config& config, const request_credentia
         if (!user) throw unauthorized_error();
         return {*user, false};
     }
-    const auto value = find_cookie(creds.cookie, session_cookie_name);
+    const std::string_view name = session_cookie_name_for(creds.tls);
+    const auto value = find_cookie(creds.cookie, name);
     if (!value) throw unauthorized_error();
+    // hoist sets one cookie, host-only with Path=/: a second one was set by
+    // someone else, for a parent domain or a longer path (a sibling site
+    // "tossing" its own valid session). Browsers send the longer path first,
+    // so taking the first would upload the visitor's files into the other
+    // user's account; refusing both is the only safe reading.
+    if (count_cookies(creds.cookie, name) > 1)
+        throw api_error(401, std::string(api_code::unauthorized),
+                        "more than one session cookie was sent (another site on this domain may have set one): "
+                        "clear this site's cookies, then sign in again");
     auto check = verify_session_cookie(config.token_secret, *value, now_unix);
     if (check.status == session_status::expired)
         throw api_error(401, std::string(api_code::unauthorized),

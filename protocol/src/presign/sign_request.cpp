@@ -19,8 +19,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t max_upload_id_bytes = 1024;
-
 [[noreturn]] void invalid(std::string message) {
     throw api_error(400, std::string(api_code::invalid_request), std::move(message));
 }
@@ -61,8 +59,8 @@ sign_request_input parse_sign_request(std::string_view body) {
     in.method = string_field(o, "method", true);
     in.key = string_field(o, "key", true);
     in.upload_id = string_field(o, "uploadId", false);
-    if (in.upload_id.size() > max_upload_id_bytes || presign_text::has_control_char(in.upload_id))
-        invalid("uploadId is malformed");
+    if (!in.upload_id.empty() && !is_upload_id(in.upload_id))
+        invalid("uploadId must be 1 to 1024 visible ASCII characters");
     if (const json::value* n = presign_json::present(o, "partNumber")) {
         auto v = presign_json::as_uint(*n);
         if (!v || *v < 1 || *v > max_parts) invalid("partNumber must be a whole number 1..10000");

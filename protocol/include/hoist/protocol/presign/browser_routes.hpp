@@ -53,6 +53,12 @@ inline constexpr std::string_view not_offered = "not_offered";   // 400: a signR
 // forbidden_key; nothing about the storage is looked at.
 void require_own_key(const service_config& config, std::string_view user, std::string_view key);
 
+// Whether `id` may be an upload id: 1..1024 visible ASCII bytes, the rule
+// the JSON API's uploadId field applies (wire.cpp). S3's ids are base64-like;
+// a NUL, CR/LF, space or non-ASCII byte in one is a forged or broken request,
+// refused before it is signed into a URL or sent to the storage.
+bool is_upload_id(std::string_view id);
+
 // The key hoist chooses for a file a browser proposes: the proposal's last
 // path segment ('/' or '\\'), sanitised and extension-checked as the JSON
 // API's start (names.hpp), under PREFIX/USER/ with the user and time as there.

@@ -4,7 +4,8 @@
 //
 // POST /v1/session with "Authorization: Bearer TOKEN" answers
 // {"user","expiresAt"} and sets
-//   hoist_session=v1.<expiry>.<user>.<mac>; Path=/; HttpOnly; SameSite=Strict; Max-Age=N[; Secure]
+//   hoist_session=v1.<expiry>.<user>.<mac>; Path=/; HttpOnly; SameSite=Strict; Max-Age=N
+// (under TLS: __Host-hoist_session=...; ...; Secure)
 // where mac = base64url(HMAC-SHA256(token_secret, "hoist-session-v1\n" + user + "\n" + expiry)),
 // unpadded. The "hoist-session-v1" label keeps the MAC apart from upload
 // tokens (whose input starts "v1\n"), so neither can be passed off as the
@@ -32,6 +33,13 @@ namespace hoist::protocol {
 struct service_config;
 
 inline constexpr std::string_view session_cookie_name = "hoist_session";
+// Under TLS the cookie is "__Host-hoist_session": browsers store a __Host-
+// cookie only from a secure origin, with Path=/ and without Domain, so no
+// other site (a sibling subdomain) can set one this service would read.
+inline constexpr std::string_view secure_session_cookie_name = "__Host-hoist_session";
+inline constexpr std::string_view session_cookie_name_for(bool tls) {
+    return tls ? secure_session_cookie_name : session_cookie_name;
+}
 inline constexpr std::string_view session_path = "/v1/session";
 
 // "v1.<expiry>.<user>.<mac>". Throws std::invalid_argument for a negative
@@ -56,9 +64,12 @@ session_check verify_session_cookie(const sigv4::secret_string& secret, std::str
 // 5.4: "a=1; b=2", pairs separated by ';' and optional spaces), or nullopt.
 // Pairs without '=' are skipped; a value in double quotes is unquoted.
 std::optional<std::string_view> find_cookie(std::string_view cookie_header, std::string_view name);
+// How many cookies called `name` the header carries, counted up to 2.
+std::size_t count_cookies(std::string_view cookie_header, std::string_view name);
 
 // The Set-Cookie value that stores `value` for max_age_seconds, or (clear)
-// the one that deletes the cookie (empty value, Max-Age=0).
+// the one that deletes the cookie (empty value, Max-Age=0); `secure` (the
+// service runs TLS) adds Secure and names the cookie __Host-hoist_session.
 std::string session_set_cookie(std::string_view value, std::int64_t max_age_seconds, bool secure);
 std::string session_clear_cookie(bool secure);
 
@@ -88,7 +99,7 @@ bool session_origin_allowed(const service_config& config, const request_credenti
 // sent (a bad one is 401 even with a good cookie: the client meant the
 // token), else from the session cookie. Throws api_error 401 unauthorized
 // (no credentials, unknown token, a missing, forged, malformed or expired
-// cookie) or 403 origin_not_allowed (a cookie-authenticated request whose
+// cookie, or two session cookies: see session.cpp) or 403 origin_not_allowed (a cookie-authenticated request whose
 // Origin is neither the service's own nor one of cors_origins).
 authenticated authenticate(const service_config& config, const request_credentials& creds, std::int64_t now_unix);
 
