@@ -21,6 +21,9 @@ namespace {
 
 const sv4::secret_string secret("0123456789abcdef0123456789abcdef");
 const std::string alice_token = "alice-token";
+// The hash of the bearer token a session was bought with (the config's entry).
+const sv4::sha256_digest alice_hash = sv4::sha256(alice_token);
+const std::vector<sv4::sha256_digest> alice_hashes{alice_hash};
 
 p::service_config config(const std::string& extra = "") {
     return p::parse_service_config(R"({"storage":{"endpoint":"https://127.0.0.1:9000","region":"us-east-1","bucket":"bucket"},
@@ -45,50 +48,68 @@ p::api_error refused(const p::service_config& c, const p::request_credentials& c
 BOOST_AUTO_TEST_SUITE(presign_session)
 
 BOOST_AUTO_TEST_CASE(cookie_round_trips_and_binds_user_and_expiry) {
-    const std::string v = p::sign_session_cookie(secret, "alice", 2000);
+    const std::string v = p::sign_session_cookie(secret, "alice", alice_hash, 2000);
     BOOST_TEST(v.starts_with("v1.2000.alice."));
     BOOST_TEST(v.size() == std::string("v1.2000.alice.").size() + 43);
-    auto ok = p::verify_session_cookie(secret, v, 1999);
+    auto ok = p::verify_session_cookie(secret, v, 1999, alice_hashes);
     BOOST_TEST((ok.status == p::session_status::ok));
     BOOST_TEST(ok.user == "alice");
     BOOST_TEST(ok.expiry_unix == 2000);
-    BOOST_TEST((p::verify_session_cookie(secret, v, 2000).status == p::session_status::expired));
-    BOOST_TEST(p::verify_session_cookie(secret, v, 2000).user.empty());
+    BOOST_TEST((p::verify_session_cookie(secret, v, 2000, alice_hashes).status == p::session_status::expired));
+    BOOST_TEST(p::verify_session_cookie(secret, v, 2000, alice_hashes).user.empty());
     // Another user or expiry with the same MAC: forged.
     std::string other_user = v;
     other_user.replace(8, 5, "bobby");
-    BOOST_TEST((p::verify_session_cookie(secret, other_user, 0).status == p::session_status::bad_signature));
+    BOOST_TEST((p::verify_session_cookie(secret, other_user, 0, alice_hashes).status == p::session_status::bad_signature));
     std::string later = v;
     later.replace(3, 4, "9000");
-    BOOST_TEST((p::verify_session_cookie(secret, later, 0).status == p::session_status::bad_signature));
+    BOOST_TEST((p::verify_session_cookie(secret, later, 0, alice_hashes).status == p::session_status::bad_signature));
     // Another secret.
-    BOOST_TEST((p::verify_session_cookie(sv4::secret_string("another-secret-of-32-bytes-or-more!!"), v, 0).status ==
+    BOOST_TEST((p::verify_session_cookie(sv4::secret_string("another-secret-of-32-bytes-or-more!!"), v, 0, alice_hashes).status ==
                 p::session_status::bad_signature));
     // A MAC character changed.
     std::string flipped = v;
     flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
-    BOOST_TEST((p::verify_session_cookie(secret, flipped, 0).status == p::session_status::bad_signature));
+    BOOST_TEST((p::verify_session_cookie(secret, flipped, 0, alice_hashes).status == p::session_status::bad_signature));
+}
+
+BOOST_AUTO_TEST_CASE(cookie_is_bound_to_the_token_that_bought_it) {
+    const std::string v = p::sign_session_cookie(secret, "alice", alice_hash, 2000);
+    const sv4::sha256_digest replaced = sv4::sha256("alice-new-token");
+    // The token was replaced in the config: the session it bought is over.
+    BOOST_TEST((p::verify_session_cookie(secret, v, 0, std::vector{replaced}).status == p::session_status::bad_signature));
+    // No token left for the user (removed from the config).
+    BOOST_TEST((p::verify_session_cookie(secret, v, 0, {}).status == p::session_status::bad_signature));
+    // A user with two tokens: either one's session is genuine.
+    BOOST_TEST((p::verify_session_cookie(secret, v, 0, std::vector{replaced, alice_hash}).status == p::session_status::ok));
+    // Through authenticate: a config whose alice has another token refuses alice's old cookie.
+    auto rotated = config();
+    for (auto& t : rotated.tokens)
+        if (t.user == "alice") t.sha256 = replaced;
+    const std::string cookie = "hoist_session=" + p::sign_session_cookie(rotated.token_secret, "alice", alice_hash, 1000);
+    BOOST_TEST(p::authenticate(config(), {"", cookie, "", "svc:1", false}, 500).user == "alice");
+    BOOST_TEST(refused(rotated, {"", cookie, "", "svc:1", false}, 500).status == 401);
 }
 
 BOOST_AUTO_TEST_CASE(session_mac_differs_from_upload_token_mac) {
     // Domain separation: an upload token for (user, key "", id "") is not a session.
     const std::string token = p::sign_upload_token(secret, "alice", "", "", 2000);
     const std::string mac = token.substr(token.rfind('.') + 1);
-    BOOST_TEST((p::verify_session_cookie(secret, "v1.2000.alice." + mac, 0).status == p::session_status::bad_signature));
+    BOOST_TEST((p::verify_session_cookie(secret, "v1.2000.alice." + mac, 0, alice_hashes).status == p::session_status::bad_signature));
 }
 
 BOOST_AUTO_TEST_CASE(malformed_cookies) {
-    const std::string good = p::sign_session_cookie(secret, "alice", 2000);
+    const std::string good = p::sign_session_cookie(secret, "alice", alice_hash, 2000);
     const std::string mac = good.substr(good.rfind('.') + 1);
     for (const std::string& v : std::vector<std::string>{"", "v1.", "v2.2000.alice." + mac,
                                  "v1.02000.alice." + mac, "v1.-1.alice." + mac, "v1.2000..", "v1.2000.alice",
                                  "v1.2000.al ice." + mac, "v1.2000.al.ice." + mac, "v1.2000.alice." + mac + "A",
                                  "v1.2000.alice." + mac.substr(1), "v1.99999999999999999999.alice." + mac,
                                  "v1.2000." + std::string(65, 'a') + "." + mac, "v1.2000.alice." + mac.substr(0, 42) + "="})
-        BOOST_TEST((p::verify_session_cookie(secret, v, 0).status == p::session_status::malformed), v);
-    BOOST_CHECK_THROW(p::sign_session_cookie(secret, "al.ice", 1), std::invalid_argument);
-    BOOST_CHECK_THROW(p::sign_session_cookie(secret, "", 1), std::invalid_argument);
-    BOOST_CHECK_THROW(p::sign_session_cookie(secret, "alice", -1), std::invalid_argument);
+        BOOST_TEST((p::verify_session_cookie(secret, v, 0, alice_hashes).status == p::session_status::malformed), v);
+    BOOST_CHECK_THROW(p::sign_session_cookie(secret, "al.ice", alice_hash, 1), std::invalid_argument);
+    BOOST_CHECK_THROW(p::sign_session_cookie(secret, "", alice_hash, 1), std::invalid_argument);
+    BOOST_CHECK_THROW(p::sign_session_cookie(secret, "alice", alice_hash, -1), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(cookie_header_parsing) {
@@ -131,8 +152,8 @@ BOOST_AUTO_TEST_CASE(session_ttl_config) {
 
 BOOST_AUTO_TEST_CASE(authenticate_bearer_or_cookie) {
     const auto c = config();
-    const std::string alice_cookie = "hoist_session=" + p::sign_session_cookie(c.token_secret, "alice", 1000);
-    const std::string bob_cookie = "hoist_session=" + p::sign_session_cookie(c.token_secret, "bob", 1000);
+    const std::string alice_cookie = "hoist_session=" + p::sign_session_cookie(c.token_secret, "alice", sv4::sha256("alice-token"), 1000);
+    const std::string bob_cookie = "hoist_session=" + p::sign_session_cookie(c.token_secret, "bob", sv4::sha256("bob-token"), 1000);
     // Bearer alone, cookie alone.
     auto a = p::authenticate(c, {"Bearer " + alice_token, "", "", "svc:1", false}, 500);
     BOOST_TEST(a.user == "alice");
@@ -149,7 +170,7 @@ BOOST_AUTO_TEST_CASE(authenticate_bearer_or_cookie) {
     std::string forged = alice_cookie;
     forged.replace(forged.find("alice"), 5, "bob__");
     BOOST_TEST(refused(c, {"", forged, "", "svc:1", false}, 500).status == 401);
-    const std::string carol = "hoist_session=" + p::sign_session_cookie(c.token_secret, "carol", 1000);
+    const std::string carol = "hoist_session=" + p::sign_session_cookie(c.token_secret, "carol", sv4::sha256("carol-token"), 1000);
     BOOST_TEST(refused(c, {"", carol, "", "svc:1", false}, 500).status == 401);
     // Origin: own (scheme by TLS), a cors origin, anything else refused.
     BOOST_TEST(p::authenticate(c, {"", alice_cookie, "http://svc:1", "svc:1", false}, 500).user == "alice");
@@ -180,8 +201,8 @@ BOOST_AUTO_TEST_CASE(authenticate_bearer_or_cookie) {
 // may be taken, or the visitor's files land in the other user's prefix.
 BOOST_AUTO_TEST_CASE(two_session_cookies_are_refused) {
     const auto c = config();
-    const std::string alice = p::sign_session_cookie(c.token_secret, "alice", 1000);
-    const std::string bob = p::sign_session_cookie(c.token_secret, "bob", 1000);
+    const std::string alice = p::sign_session_cookie(c.token_secret, "alice", sv4::sha256("alice-token"), 1000);
+    const std::string bob = p::sign_session_cookie(c.token_secret, "bob", sv4::sha256("bob-token"), 1000);
     BOOST_TEST(p::count_cookies("", "hoist_session") == 0u);
     BOOST_TEST(p::count_cookies("a=1; hoist_session=x", "hoist_session") == 1u);
     BOOST_TEST(p::count_cookies("hoist_session=x; a=1; hoist_session=y; hoist_session=z", "hoist_session") == 2u);

@@ -222,7 +222,8 @@ BOOST_AUTO_TEST_CASE(session_cookie_is_secure_over_tls_config) {
     fixture f;
     service_instance svc(f.storage);
     const std::string expired =
-        "hoist_session=" + p::sign_session_cookie(hoist::sigv4::secret_string(t::service_token_secret), "alice", 1000);
+        "hoist_session=" + p::sign_session_cookie(hoist::sigv4::secret_string(t::service_token_secret), "alice",
+                                                  hoist::sigv4::sha256(t::alice_token), 1000);
     auto a = request(svc.port(), http::verb::post, "/v1/presigned-upload",
                      R"({"action":"start","fileName":"a.bin","fileSize":10})", {{"Cookie", expired}});
     BOOST_TEST(a.status == 401u);
@@ -501,7 +502,8 @@ BOOST_AUTO_TEST_CASE(cross_user_matrix) {
         return c;
     }();
     const std::string expired =
-        "hoist_session=" + p::sign_session_cookie(hoist::sigv4::secret_string(t::service_token_secret), "alice", 1000);
+        "hoist_session=" + p::sign_session_cookie(hoist::sigv4::secret_string(t::service_token_secret), "alice",
+                                                  hoist::sigv4::sha256(t::alice_token), 1000);
     for (const auto& c : calls) {
         const std::string what = std::string(http::to_string(c.method)) + " " + c.target + " " + c.body;
         auto as_bob = request(svc.port(), c.method, c.target, c.body, {{"Cookie", bob}});

@@ -57,9 +57,9 @@ protocol::authenticated caller(const protocol::service_config& config, const bro
 // user (login CSRF) and collect what the visitor then uploads.
 void create_session(const protocol::service_config& config, const browser_request& req, browser_reply& out) {
     out.action = "session";
-    auto user = protocol::user_for_bearer(config, req.authorization);
-    if (!user) throw protocol::unauthorized_error();
-    out.user = *user;
+    const protocol::bearer_token* bearer = protocol::bearer_for(config, req.authorization);
+    if (!bearer) throw protocol::unauthorized_error();
+    out.user = bearer->user;
     if (!protocol::session_origin_allowed(config, {req.authorization, req.cookie, req.origin, req.host,
                                                    config.tls.has_value()}))
         throw protocol::api_error(403, std::string(protocol::api_code::origin_not_allowed),
@@ -68,10 +68,11 @@ void create_session(const protocol::service_config& config, const browser_reques
     const std::int64_t ttl = config.session_ttl.count();
     const std::int64_t expiry = unix_now() + ttl;
     out.headers.emplace_back("Set-Cookie",
-                             protocol::session_set_cookie(protocol::sign_session_cookie(config.token_secret, *user, expiry),
+                             protocol::session_set_cookie(protocol::sign_session_cookie(config.token_secret, bearer->user,
+                                                                                       bearer->sha256, expiry),
                                                           ttl, config.tls.has_value()));
     out.headers.emplace_back("Cache-Control", "no-store");
-    out.body = protocol::session_response_json(*user, expiry);
+    out.body = protocol::session_response_json(bearer->user, expiry);
 }
 
 // DELETE /v1/session: needs no credentials; it only tells the browser to drop

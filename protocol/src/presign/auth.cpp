@@ -56,19 +56,25 @@ api_error unauthorized_error() {
 }
 
 std::optional<std::string> user_for_bearer(const service_config& config, std::string_view authorization_header) {
+    const bearer_token* t = bearer_for(config, authorization_header);
+    if (!t) return std::nullopt;
+    return t->user;
+}
+
+const bearer_token* bearer_for(const service_config& config, std::string_view authorization_header) {
     std::string_view h = trim(authorization_header);
-    if (h.size() > max_bearer_bytes || h.size() < 8) return std::nullopt;
-    if (lowercase(h.substr(0, 6)) != "bearer" || h[6] != ' ') return std::nullopt;
+    if (h.size() > max_bearer_bytes || h.size() < 8) return nullptr;
+    if (lowercase(h.substr(0, 6)) != "bearer" || h[6] != ' ') return nullptr;
     std::string_view token = trim(h.substr(7));
     // RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
     std::size_t body = token.find_first_of('=');
     if (body == std::string_view::npos) body = token.size();
-    if (body == 0) return std::nullopt;
+    if (body == 0) return nullptr;
     for (std::size_t i = 0; i < token.size(); ++i) {
         const char c = token[i];
         const bool ok =
             i < body ? (is_alnum(c) || std::string_view("-._~+/").find(c) != std::string_view::npos) : c == '=';
-        if (!ok) return std::nullopt;
+        if (!ok) return nullptr;
     }
 
     const sigv4::sha256_digest digest = sigv4::sha256(token);
@@ -83,8 +89,8 @@ std::optional<std::string> user_for_bearer(const service_config& config, std::st
         match = (match & ~take) | (i & take);
         found |= equal;
     }
-    if (!found) return std::nullopt;
-    return config.tokens[match].user;
+    if (!found) return nullptr;
+    return &config.tokens[match];
 }
 
 // ---- upload tokens --------------------------------------------------------

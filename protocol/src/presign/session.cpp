@@ -12,6 +12,7 @@
 
 #include <charconv>
 #include <stdexcept>
+#include <vector>
 
 namespace hoist::protocol {
 
@@ -29,9 +30,11 @@ bool is_user(std::string_view s) {
 
 bool is_base64url(char c) { return is_alnum(c) || c == '-' || c == '_'; }
 
-std::string session_mac(const sigv4::secret_string& secret, std::string_view user, std::string_view expiry) {
+std::string session_mac(const sigv4::secret_string& secret, std::string_view user, std::string_view expiry,
+                        const sigv4::sha256_digest& token_sha256) {
     std::string input = "hoist-session-v1\n";
-    input.append(user).append("\n").append(expiry);
+    input.append(user).append("\n").append(expiry).append("\n");
+    input.append(sigv4::hex(token_sha256));
     const auto d = sigv4::hmac_sha256(secret.reveal(), input);
     std::string s = sigv4::base64_encode(d.data(), d.size());
     while (!s.empty() && s.back() == '=') s.pop_back();
@@ -49,11 +52,25 @@ api_error no_session() {
 
 } // namespace
 
-std::string sign_session_cookie(const sigv4::secret_string& secret, std::string_view user, std::int64_t expiry_unix) {
+std::string sign_session_cookie(const sigv4::secret_string& secret, std::string_view user,
+                                const sigv4::sha256_digest& token_sha256, std::int64_t expiry_unix) {
     if (expiry_unix < 0) throw std::invalid_argument("sign_session_cookie: negative expiry");
     if (!is_user(user)) throw std::invalid_argument("sign_session_cookie: user outside [A-Za-z0-9_-]{1,64}");
     const std::string expiry = std::to_string(expiry_unix);
-    return "v1." + expiry + "." + std::string(user) + "." + session_mac(secret, user, expiry);
+    return "v1." + expiry + "." + std::string(user) + "." + session_mac(secret, user, expiry, token_sha256);
+}
+
+std::optional<std::string_view> session_cookie_user(std::string_view value) {
+    constexpr std::string_view version = "v1.";
+    if (!value.starts_with(version)) return std::nullopt;
+    value.remove_prefix(version.size());
+    const auto d1 = value.find('.');
+    if (d1 == std::string_view::npos) return std::nullopt;
+    const auto d2 = value.find('.', d1 + 1);
+    if (d2 == std::string_view::npos) return std::nullopt;
+    const std::string_view user = value.substr(d1 + 1, d2 - d1 - 1);
+    if (!is_user(user)) return std::nullopt;
+    return user;
 }
 
 std::string_view to_string(session_status s) {
@@ -66,7 +83,8 @@ std::string_view to_string(session_status s) {
     return "unknown";
 }
 
-session_check verify_session_cookie(const sigv4::secret_string& secret, std::string_view value, std::int64_t now_unix) {
+session_check verify_session_cookie(const sigv4::secret_string& secret, std::string_view value, std::int64_t now_unix,
+                                    std::span<const sigv4::sha256_digest> token_hashes) {
     session_check out;
     constexpr std::string_view version = "v1.";
     if (!value.starts_with(version)) return out;
@@ -87,8 +105,13 @@ session_check verify_session_cookie(const sigv4::secret_string& secret, std::str
     if (ec != std::errc() || end != expiry.data() + expiry.size()) return out;
     if (!is_user(user) || mac.size() != mac_chars || !std::all_of(mac.begin(), mac.end(), is_base64url)) return out;
 
-    const std::string expected = session_mac(secret, user, expiry);
-    if (CRYPTO_memcmp(expected.data(), mac.data(), mac_chars) != 0) {
+    // Every current token of the user is tried, without an early exit.
+    bool genuine = false;
+    for (const auto& hash : token_hashes) {
+        const std::string expected = session_mac(secret, user, expiry, hash);
+        genuine |= CRYPTO_memcmp(expected.data(), mac.data(), mac_chars) == 0;
+    }
+    if (!genuine) {
         out.status = session_status::bad_signature;
         return out;
     }
@@ -171,15 +194,18 @@ authenticated authenticate(const service_config& config, const request_credentia
         throw api_error(401, std::string(api_code::unauthorized),
                         "more than one session cookie was sent (another site on this domain may have set one): "
                         "clear this site's cookies, then sign in again");
-    auto check = verify_session_cookie(config.token_secret, *value, now_unix);
+    // The MAC is tried against the hashes of the named user's current tokens:
+    // a user removed from the config, or a token replaced since, has none
+    // that matches (no session).
+    std::vector<sigv4::sha256_digest> hashes;
+    if (const auto named = session_cookie_user(*value))
+        for (const bearer_token& t : config.tokens)
+            if (t.user == *named) hashes.push_back(t.sha256);
+    auto check = verify_session_cookie(config.token_secret, *value, now_unix, hashes);
     if (check.status == session_status::expired)
         throw api_error(401, std::string(api_code::unauthorized),
                         "the session has expired; sign in again (POST /v1/session)");
     if (check.status != session_status::ok) throw no_session();
-    // A user removed from the config since the cookie was issued has no session.
-    if (std::none_of(config.tokens.begin(), config.tokens.end(),
-                     [&](const bearer_token& t) { return t.user == check.user; }))
-        throw no_session();
     if (!session_origin_allowed(config, creds))
         throw api_error(403, std::string(api_code::origin_not_allowed),
                         "a request authenticated by the session cookie must come from the service's own "

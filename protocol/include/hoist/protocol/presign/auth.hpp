@@ -39,6 +39,7 @@
 namespace hoist::protocol {
 
 struct service_config;
+struct bearer_token;
 
 // ---- bearer tokens --------------------------------------------------------
 
@@ -47,6 +48,11 @@ struct service_config;
 // empty or malformed token, unknown token. The token's SHA-256 is compared
 // with every configured hash in constant time, without an early exit.
 std::optional<std::string> user_for_bearer(const service_config& config, std::string_view authorization_header);
+
+// As user_for_bearer, but the matching config entry itself (user and the
+// token's SHA-256, which a browser session is bound to), or nullptr. It
+// points into `config`.
+const bearer_token* bearer_for(const service_config& config, std::string_view authorization_header);
 
 // api_error 401 unauthorized, for a missing or unknown bearer token.
 api_error unauthorized_error();

@@ -6,8 +6,11 @@
 // {"user","expiresAt"} and sets
 //   hoist_session=v1.<expiry>.<user>.<mac>; Path=/; HttpOnly; SameSite=Strict; Max-Age=N
 // (under TLS: __Host-hoist_session=...; ...; Secure)
-// where mac = base64url(HMAC-SHA256(token_secret, "hoist-session-v1\n" + user + "\n" + expiry)),
-// unpadded. The "hoist-session-v1" label keeps the MAC apart from upload
+// where mac = base64url(HMAC-SHA256(token_secret, "hoist-session-v1\n" + user + "\n" + expiry +
+// "\n" + hex(SHA-256 of the bearer token that bought the session))), unpadded.
+// The token's hash in the MAC ties the session to that token: replacing or
+// removing a token in the config ends every session it bought (a leaked token
+// must not live on for session_ttl in cookies made with it). The "hoist-session-v1" label keeps the MAC apart from upload
 // tokens (whose input starts "v1\n"), so neither can be passed off as the
 // other under the same secret. DELETE /v1/session clears the cookie.
 //
@@ -25,6 +28,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -42,9 +46,11 @@ inline constexpr std::string_view session_cookie_name_for(bool tls) {
 }
 inline constexpr std::string_view session_path = "/v1/session";
 
-// "v1.<expiry>.<user>.<mac>". Throws std::invalid_argument for a negative
-// expiry or a user outside [A-Za-z0-9_-]{1,64} (the config's user names).
-std::string sign_session_cookie(const sigv4::secret_string& secret, std::string_view user, std::int64_t expiry_unix);
+// "v1.<expiry>.<user>.<mac>" for the session `token_sha256` (the config's
+// hash of the caller's bearer token) buys. Throws std::invalid_argument for a
+// negative expiry or a user outside [A-Za-z0-9_-]{1,64} (the config's user names).
+std::string sign_session_cookie(const sigv4::secret_string& secret, std::string_view user,
+                                const sigv4::sha256_digest& token_sha256, std::int64_t expiry_unix);
 
 enum class session_status { ok, malformed, bad_signature, expired };
 std::string_view to_string(session_status);
@@ -56,9 +62,15 @@ struct session_check {
 };
 
 // malformed: not "v1.<canonical decimal>.<user>.<43 base64url chars>", or a
-// user outside the charset. bad_signature: the MAC differs (CRYPTO_memcmp).
-// expired: genuine, now_unix >= expiry. The MAC is checked before the expiry.
-session_check verify_session_cookie(const sigv4::secret_string& secret, std::string_view value, std::int64_t now_unix);
+// user outside the charset. bad_signature: the MAC matches none of
+// `token_hashes` (the hashes of the cookie's user's current tokens; every one
+// is compared, with CRYPTO_memcmp). expired: genuine, now_unix >= expiry. The
+// MAC is checked before the expiry.
+session_check verify_session_cookie(const sigv4::secret_string& secret, std::string_view value, std::int64_t now_unix,
+                                    std::span<const sigv4::sha256_digest> token_hashes);
+
+// The user a well-formed cookie value names (not verified), or nullopt.
+std::optional<std::string_view> session_cookie_user(std::string_view value);
 
 // The value of the first cookie called `name` in a Cookie header (RFC 6265
 // 5.4: "a=1; b=2", pairs separated by ';' and optional spaces), or nullopt.
