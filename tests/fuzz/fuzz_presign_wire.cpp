@@ -76,6 +76,8 @@ std::string rendered(const p::api_request& r) {
             if constexpr (std::is_same_v<T, p::start_req>) {
                 return p::request_json(p::start_request{req.file_name, req.file_size, req.content_type,
                                                          req.plan.part_count});
+            } else if constexpr (std::is_same_v<T, p::start_parts_req>) {
+                return p::request_json(p::start_parts_request{req.file_name, req.total_parts, req.content_type});
             } else if constexpr (std::is_same_v<T, p::single_req>) {
                 return p::request_json(p::single_request{req.file_name, req.file_size, req.content_type});
             } else {
