@@ -459,14 +459,13 @@ private:
         (void)n;
     }
 
-    // ---- POST api_path (default /v1/presigned-upload) ----------------------------
-
+    // A JSON route's whole body, at most max_body_bytes (413 above it, also
+    // when Content-Length promised less), read within 60 s (400 otherwise),
+    // after a 100 Continue if the client asked for one.
     template <class Stream>
-    net::awaitable<void> json_route(Stream& stream, beast::flat_buffer& buffer,
-                                    http::request_parser<http::empty_body>& header, reply& r) {
-        r.route = cfg_.api_path;
+    net::awaitable<http::request<http::string_body>> read_json_body(Stream& stream, beast::flat_buffer& buffer,
+                                                                    http::request_parser<http::empty_body>& header) {
         if (auto len = header.content_length()) protocol::check_body_size(*len, cfg_);
-        // Read the (bounded) body before answering, so the connection stays usable.
         co_await send_continue(stream, header.get());
         http::request_parser<http::string_body> parser(std::move(header));
         parser.body_limit(cfg_.max_body_bytes);
@@ -477,7 +476,17 @@ private:
         if (ec)
             throw protocol::api_error(400, std::string(protocol::api_code::invalid_request),
                                       "the request body could not be read");
-        const auto& req = parser.get();
+        co_return parser.release();
+    }
+
+    // ---- POST api_path (default /v1/presigned-upload) ----------------------------
+
+    template <class Stream>
+    net::awaitable<void> json_route(Stream& stream, beast::flat_buffer& buffer,
+                                    http::request_parser<http::empty_body>& header, reply& r) {
+        r.route = cfg_.api_path;
+        // Read the (bounded) body before answering, so the connection stays usable.
+        const auto req = co_await read_json_body(stream, buffer, header);
         r.bytes_in = req.body().size();
         auto user = std::optional(caller(req));   // the bearer token or the session cookie
         if (!user) throw protocol::unauthorized_error();
@@ -790,18 +799,7 @@ private:
         b.route = protocol::match_browser_route(header.get().method_string(),
                                                 header.get().target().substr(0, header.get().target().find('?')))
                       .route;
-        if (auto len = header.content_length()) protocol::check_body_size(*len, cfg_);
-        co_await send_continue(stream, header.get());
-        http::request_parser<http::string_body> parser(std::move(header));
-        parser.body_limit(cfg_.max_body_bytes);
-        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
-        auto [ec, n] = co_await http::async_read(stream, buffer, parser, net::use_nothrow);
-        (void)n;
-        if (ec == http::error::body_limit) protocol::check_body_size(cfg_.max_body_bytes + 1, cfg_);
-        if (ec)
-            throw protocol::api_error(400, std::string(protocol::api_code::invalid_request),
-                                      "the request body could not be read");
-        auto& req = parser.get();
+        auto req = co_await read_json_body(stream, buffer, header);
         r.bytes_in = req.body().size();
         b.target = std::string(req.target());
         b.body = std::move(req.body());
