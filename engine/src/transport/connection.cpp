@@ -29,6 +29,10 @@ namespace asio = net::asio;
 
 // ---- connection ---------------------------------------------------------------
 
+namespace {
+BIO_METHOD* cipher_bio_method();
+}
+
 connection::connection(asio::any_io_executor ex, ssl::context* tls, connection_limit* limit)
     : stream_(tls ? std::variant<beast::tcp_stream, tls_stream>(std::in_place_type<tls_stream>, ex, *tls)
                   : std::variant<beast::tcp_stream, tls_stream>(std::in_place_type<beast::tcp_stream>, ex)),
@@ -37,7 +41,27 @@ connection::connection(asio::any_io_executor ex, ssl::context* tls, connection_l
 }
 
 connection::~connection() {
+    if (cipher_bio_) BIO_free(cipher_bio_);
     if (limit_) limit_->closed();
+}
+
+std::span<char> connection::send_slice(std::size_t size) {
+    if (size > send_slice_size_) {
+        send_slice_ = std::make_unique_for_overwrite<char[]>(size);
+        send_slice_size_ = size;
+    }
+    return {send_slice_.get(), size};
+}
+
+BIO* connection::cipher_bio() {
+    if (!cipher_bio_) {
+        cipher_bio_ = BIO_new(cipher_bio_method());
+        if (cipher_bio_) {
+            BIO_set_data(cipher_bio_, &send_cipher_);
+            BIO_set_init(cipher_bio_, 1);
+        }
+    }
+    return cipher_bio_;
 }
 
 beast::tcp_stream& connection::tcp() {
@@ -354,47 +378,22 @@ std::optional<std::string> http_response::header(std::string_view name) const {
 
 namespace {
 
-// Where the TLS records of a request body are encrypted to: a BIO whose
-// writes append to `bytes`. One per request, so its buffer (one slice of
-// ciphertext) lives only while a body is being sent. (BIO_s_mem would do, but
-// its reset clears the whole buffer with memset.)
-struct tls_cipher_buffer {
-    std::vector<char> bytes;
-    BIO* bio = nullptr;
-
-    tls_cipher_buffer() = default;
-    tls_cipher_buffer(const tls_cipher_buffer&) = delete;
-    tls_cipher_buffer& operator=(const tls_cipher_buffer&) = delete;
-    ~tls_cipher_buffer() {
-        if (bio) BIO_free(bio);
-    }
-
-    BIO* get() {
-        if (!bio) {
-            bio = BIO_new(method());
-            if (bio) {
-                BIO_set_data(bio, this);
-                BIO_set_init(bio, 1);
-            }
-        }
-        return bio;
-    }
-
-private:
-    static BIO_METHOD* method() {
-        static BIO_METHOD* m = [] {
-            BIO_METHOD* meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "hoist cipher buffer");
-            BIO_meth_set_write(meth, [](BIO* b, const char* data, int len) -> int {
-                auto* self = static_cast<tls_cipher_buffer*>(BIO_get_data(b));
-                self->bytes.insert(self->bytes.end(), data, data + len);
-                return len;
-            });
-            BIO_meth_set_ctrl(meth, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
-            return meth;
-        }();
-        return m;
-    }
-};
+// The BIO a request body's TLS records are encrypted to: its writes append to
+// the connection's send_cipher() buffer. (BIO_s_mem would do, but its reset
+// clears the whole buffer with memset.)
+BIO_METHOD* cipher_bio_method() {
+    static BIO_METHOD* m = [] {
+        BIO_METHOD* meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "hoist cipher buffer");
+        BIO_meth_set_write(meth, [](BIO* b, const char* data, int len) -> int {
+            auto* bytes = static_cast<std::vector<char>*>(BIO_get_data(b));
+            bytes->insert(bytes->end(), data, data + len);
+            return len;
+        });
+        BIO_meth_set_ctrl(meth, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+        return meth;
+    }();
+    return m;
+}
 
 http::request<http::empty_body> make_header(const protocol::s3_request& req) {
     http::request<http::empty_body> h;
@@ -434,12 +433,13 @@ net::awaitable<std::tuple<net::error_code, std::size_t>> write_while_moving(Stre
 
 // Body bytes on a plain connection: written as they are.
 net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(beast::tcp_stream& stream, beast::tcp_stream&,
-                                                                   std::span<const char> data, tls_cipher_buffer&,
+                                                                   std::span<const char> data, connection&,
                                                                    std::chrono::seconds stall_timeout) {
     co_return co_await write_while_moving(stream, stream, asio::buffer(data.data(), data.size()), stall_timeout);
 }
 
-// Body bytes on a TLS connection, encrypted in one go into `out` and sent with
+// Body bytes on a TLS connection, encrypted in one go into the connection's
+// send_cipher() buffer and sent with
 // one write. asio::ssl would pass every 16 KiB record through its 17 KiB BIO
 // pair: two extra copies and one sendmsg per record, about a quarter of the
 // client's CPU time for a bulk upload. The SSL object's write BIO is swapped
@@ -451,11 +451,12 @@ net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(beast::tcp_s
 net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(connection::tls_stream& stream,
                                                                    beast::tcp_stream& tcp,
                                                                    std::span<const char> data,
-                                                                   tls_cipher_buffer& out,
+                                                                   connection& conn,
                                                                    std::chrono::seconds stall_timeout) {
     SSL* ssl = stream.native_handle();
     BIO* original = SSL_get_wbio(ssl);
-    BIO* sink = out.get();
+    BIO* sink = conn.cipher_bio();
+    auto& cipher = conn.send_cipher();
     if (!SSL_is_init_finished(ssl) || !original || !sink)  // never expected after a handshake
         co_return co_await write_while_moving(stream, tcp, asio::buffer(data.data(), data.size()), stall_timeout);
     // SSL_set0_wbio frees the BIO it replaces: a reference of our own keeps
@@ -465,8 +466,8 @@ net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(connection::
     SSL_set0_wbio(ssl, sink);
     std::size_t done = 0;
     int fail = 0;
-    out.bytes.clear();
-    out.bytes.reserve(data.size() + data.size() / 512 + 256);   // + 22 B per 16 KiB record
+    cipher.clear();
+    cipher.reserve(data.size() + data.size() / 512 + 256);   // + 22 B per 16 KiB record
     while (done < data.size()) {
         int n = SSL_write(ssl, data.data() + done, static_cast<int>(data.size() - done));
         if (n <= 0) {
@@ -482,17 +483,18 @@ net::awaitable<std::tuple<net::error_code, std::size_t>> write_body(connection::
                                       : net::error_code(asio::error::fault),
                                   std::size_t{0});
     }
-    auto [ec, n] = co_await write_while_moving(tcp, tcp, asio::buffer(out.bytes), stall_timeout);
+    auto [ec, n] = co_await write_while_moving(tcp, tcp, asio::buffer(cipher), stall_timeout);
     (void)n;
     co_return std::make_tuple(ec, ec ? std::size_t{0} : done);
 }
 
 template <class Stream>
-net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream& tcp, const protocol::s3_request& req,
-                                              body_source* body, std::vector<char>& slice,
+net::awaitable<net::error_code> write_request(Stream& stream, connection& conn, const protocol::s3_request& req,
+                                              body_source* body, std::span<char> slice,
                                               std::chrono::seconds stall_timeout,
                                               const std::function<void(std::size_t)>& on_sent, send_throttle throttle,
                                               bool& source_failed) {
+    beast::tcp_stream& tcp = conn.tcp();
     // Header.
     auto header = make_header(req);
     http::request_serializer<http::empty_body> sr(header);
@@ -511,7 +513,6 @@ net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream&
         co_return net::error_code{};
     }
     if (!body || req.content_length == 0) co_return net::error_code{};
-    tls_cipher_buffer cipher;
     for (std::uint64_t sent = 0; sent < req.content_length;) {
         std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(slice.size(), req.content_length - sent));
         if (auto rec = co_await body->read(sent, std::span<char>(slice.data(), len))) {
@@ -531,7 +532,7 @@ net::awaitable<net::error_code> write_request(Stream& stream, beast::tcp_stream&
                 for (auto* limit : throttle.limits)
                     if (auto tec = co_await limit->take(piece - paid)) co_return tec;
             }
-            auto [wec, wn] = co_await write_body(stream, tcp, std::span<const char>(slice.data() + off, piece), cipher,
+            auto [wec, wn] = co_await write_body(stream, tcp, std::span<const char>(slice.data() + off, piece), conn,
                                                  stall_timeout);
             if (wec) co_return wec;
             off += wn;
@@ -571,12 +572,12 @@ net::awaitable<net::error_code> read_response(Stream& stream, connection& conn, 
 } // namespace
 
 net::awaitable<exchange_result> exchange(connection& conn, const protocol::s3_request& req, body_source* body,
-                                         std::vector<char>& slice, exchange_timeouts timeouts,
+                                         std::span<char> slice, exchange_timeouts timeouts,
                                          const std::function<void(std::size_t)>& on_sent,
                                          send_throttle throttle) {
     exchange_result out;
     auto run = [&](auto& stream) -> net::awaitable<void> {
-        out.ec = co_await write_request(stream, conn.tcp(), req, body, slice, timeouts.stall, on_sent, throttle,
+        out.ec = co_await write_request(stream, conn, req, body, slice, timeouts.stall, on_sent, throttle,
                                         out.source_failed);
         if (out.ec) co_return;
         out.sent_at = std::chrono::steady_clock::now();

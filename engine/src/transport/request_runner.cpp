@@ -7,6 +7,7 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace hoist::engine::detail {
@@ -144,13 +145,14 @@ net::awaitable<call_result> request_runner::drive(connection_pool& pool, call_sp
         if (n && on_unsent) on_unsent(n);
     };
 
-    // The slice buffer exists only while a connection carries the body:
-    // calls waiting for a connection or sleeping between attempts hold none,
-    // so a client's slices are bounded by its open connections, whatever the
-    // number of uploads waiting. An unrepeatable body keeps its slice for the
-    // whole call: a retry finds its first slice still there.
+    // The slice buffer is the connection's (connection::send_slice): calls
+    // waiting for a connection or sleeping between attempts hold none, so a
+    // client's slices are bounded by its open connections, whatever the
+    // number of uploads waiting. An unrepeatable body has a slice of its own
+    // for the whole call: a retry, on another connection, finds its first
+    // slice still there.
     std::optional<rewindable_body> body;
-    std::vector<char> slice;
+    std::vector<char> own_slice;
     const bool keep_slice = spec.body && !spec.body->replayable();
     if (spec.body) body.emplace(*spec.body);
 
@@ -250,14 +252,22 @@ net::awaitable<call_result> request_runner::drive(connection_pool& pool, call_sp
             if (on_sent) on_sent(n);
         };
         std::optional<exchange_result> exchanged;
-        if (body && slice.empty()) slice.resize(slice_size_);
+        std::span<char> slice;
+        if (body && keep_slice) {
+            if (own_slice.empty()) own_slice.resize(slice_size_);
+            slice = own_slice;
+        } else if (body) {
+            // A body smaller than a slice needs no more (a 1 KiB file, a 1 KiB
+            // buffer); the connection's buffer only grows.
+            slice = lease.get().send_slice(static_cast<std::size_t>(
+                std::clamp<std::uint64_t>(body->size(), 1, slice_size_)));
+        }
         try {
             exchanged.emplace(co_await exchange(lease.get(), req, body ? &*body : nullptr, slice, timeouts_, sent_hook,
                                               send_throttle{limits, piece, prepaid}));
         } catch (const boost::system::system_error& e) {
             if (!is_cut(e) || !stopped()) throw;
         }
-        if (!keep_slice) std::vector<char>().swap(slice);
         if (exchanged) {
             first_byte.reset();
             if (exchanged->sent_at && exchanged->header_at) first_byte = *exchanged->header_at - *exchanged->sent_at;
