@@ -193,6 +193,21 @@ BOOST_AUTO_TEST_CASE(several_sources_go_under_the_prefix) {
     BOOST_TEST(f.server.object("bkt", "folder/a.log").has_value());
 }
 
+// A failed multipart file is reported once, with its upload id, and the
+// abort named once (the engine's message says it; the job's line adds the id).
+BOOST_AUTO_TEST_CASE(a_failed_multipart_file_names_its_aborted_upload_once) {
+    fixture f;
+    f.server.inject({t::s3_op::upload_part, std::nullopt, 1}, {t::fault_kind::access_denied});
+    auto r = f.hoist({(f.src / "big.bin").string(), (f.src / "logs/a.log").string(), "s3://bkt/a/"});
+    BOOST_TEST(r.exit_code == 1, "stderr: " << r.err);
+    const auto first = r.err.find("aborted");
+    BOOST_TEST_REQUIRE(first != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("aborted", first + 1) == std::string::npos, r.err);
+    BOOST_TEST(r.err.find("(upload id ") != std::string::npos, r.err);
+    BOOST_TEST(f.server.open_uploads().empty());
+    BOOST_TEST(f.server.object("bkt", "a/a.log").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_file_does_not_stop_the_others_unless_fail_fast) {
     fixture f;
     fs::create_symlink(f.src / "nowhere", f.src / "dangling");

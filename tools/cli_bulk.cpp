@@ -142,9 +142,15 @@ void bulk_run::on_outcome(const engine::file_outcome& o) {
         if (!o.result.integrity_note.empty() && unverified_++ == 0) first_integrity_note_ = o.key + ": " + o.result.integrity_note;
     } else if (o.code == engine::upload_errc::cancelled && batch_->stopping()) ++cancelled_;
     else
+        // The engine's message already says "(multipart upload aborted)"
+        // when it aborted, so only the id is added then; an upload left
+        // open is named by the engine's message too ("upload id X is left on
+        // the server", "kept multipart upload X for reuse").
         report_failure(o.key, o.error + (o.upload_id.empty() ? ""
-                                         : o.aborted ? " (upload " + o.upload_id + " aborted)"
-                                                     : " (upload " + o.upload_id + " left on the server)"));
+                                         : o.aborted ? " (upload id " + o.upload_id + ")"
+                                         : o.error.find(o.upload_id) == std::string::npos
+                                             ? " (upload " + o.upload_id + " left on the server)"
+                                             : ""));
     if (!transfer_.json) return;
     boost::json::object j{{"key", o.key}, {"path", o.path}, {"seconds", o.seconds}};
     if (o.ok) {
