@@ -157,3 +157,22 @@ BOOST_AUTO_TEST_CASE(the_embedded_table_holds_the_page) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The page's policy: only the service's scripts, requests only to the service
+// and the storage origin given, no framing, no plugins.
+BOOST_AUTO_TEST_CASE(the_page_policy_allows_the_storage_origin_and_only_own_scripts) {
+    const std::string p = d::page_security_policy("https://bkt.s3.eu-west-1.amazonaws.com");
+    auto directive = [&](std::string_view name) {
+        const auto at = p.find(std::string(name) + " ");
+        BOOST_TEST_REQUIRE(at != std::string::npos, name << " in " << p);
+        const auto end = p.find(';', at);
+        return p.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    };
+    BOOST_TEST(directive("default-src") == "default-src 'self'");
+    BOOST_TEST(directive("script-src") == "script-src 'self'");   // no 'unsafe-inline', no 'unsafe-eval'
+    BOOST_TEST(directive("connect-src") == "connect-src 'self' https://bkt.s3.eu-west-1.amazonaws.com");
+    BOOST_TEST(directive("frame-ancestors") == "frame-ancestors 'none'");
+    BOOST_TEST(directive("object-src") == "object-src 'none'");
+    BOOST_TEST(directive("base-uri") == "base-uri 'none'");
+    BOOST_TEST(d::page_security_policy("").find("connect-src 'self';") != std::string::npos);
+}

@@ -11,7 +11,11 @@ const API = '/v1/presigned-upload'
 
 // Signs in through the page's own form (POST /v1/session, the session cookie).
 async function signInOnPage(ctx, page, user = 'alice') {
-  await page.goto(ctx.service.origin + '/')
+  const res = await page.goto(ctx.service.origin + '/')
+  // Only the service's scripts; requests to the service and the storage only.
+  const policy = res.headers()['content-security-policy'] ?? ''
+  assert.match(policy, /script-src 'self';/, `the page's Content-Security-Policy: ${policy}`)
+  assert.ok(policy.includes(`connect-src 'self' ${ctx.store.origin};`), `connect-src names ${ctx.store.origin}: ${policy}`)
   await page.fill('#token', tokens[user])
   await page.click('#sign-in button[type=submit]')
   await page.waitForSelector('#uploader:not([hidden])', { timeout: 10_000 })

@@ -81,6 +81,10 @@ try {
     const t0 = Date.now()
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 800 } })
     context.setDefaultTimeout(30_000)
+    // The page runs under its Content-Security-Policy: Chromium reports every
+    // blocked script, style, image or request on the console; any fails the case.
+    const violations = []
+    context.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()) })
     const ctx = {
       browser, context, store: stores[c.store ?? 's3rver'], service: services[c.store ?? 's3rver'], dir: tmp.dir,
       screenshot: args.screenshot,
@@ -90,6 +94,7 @@ try {
         c.run(ctx),
         new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${c.timeoutMs ?? 60_000} ms`)), c.timeoutMs ?? 60_000)),
       ])
+      if (violations.length) throw new Error(`Content-Security-Policy violations: ${violations.join(' | ')}`)
       console.log(`PASS ${c.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
     } catch (err) {
       ++failed

@@ -158,7 +158,8 @@ public:
     service(asio::io_context& ioc, const service_options& opt)
         : ioc_(ioc), opt_(opt), cfg_(opt.config), signer_(opt.storage_credentials),
           pool_(ioc.get_executor(), pool_settings(opt.config)),
-          runner_(ioc.get_executor(), backoff_policy{}, 0, exchange_timeouts{}, 128 * 1024), acceptor_(ioc), sessions_(ioc.get_executor()) {
+          runner_(ioc.get_executor(), backoff_policy{}, 0, exchange_timeouts{}, 128 * 1024), acceptor_(ioc), sessions_(ioc.get_executor()),
+          page_policy_(page_security_policy(storage_origin(opt.config))) {
         if (cfg_.tls) {
             tls_.emplace(ssl::context::tls_server);
             beast::error_code ec;
@@ -771,8 +772,12 @@ private:
         r.headers = {{"Cache-Control", std::string(a.cache_control)},
                      {"ETag", a.etag},
                      {"X-Content-Type-Options", "nosniff"}};
-        // The page takes a bearer token: no other site may frame it.
-        if (a.content_type.starts_with("text/html")) r.headers.emplace_back("X-Frame-Options", "DENY");
+        // The page takes a bearer token: no other site may frame it, and it
+        // runs only the service's own scripts (page_security_policy).
+        if (a.content_type.starts_with("text/html")) {
+            r.headers.emplace_back("X-Frame-Options", "DENY");
+            r.headers.emplace_back("Content-Security-Policy", page_policy_);
+        }
         r.body = std::move(a.body);
         if (head && a.status == 200) r.head_length = a.content_length;
         return r;
@@ -885,6 +890,12 @@ private:
     asio::io_context& ioc_;
     const service_options& opt_;
     const protocol::service_config& cfg_;
+    // scheme://host[:port] of the presigned URLs, which the page PUTs to
+    // (virtual-hosted: the bucket's own host).
+    static std::string storage_origin(const protocol::service_config& config) {
+        const auto loc = protocol::storage_location(config, "");
+        return loc.ep.scheme + "://" + loc.host;
+    }
     sigv4::signer signer_;
     connection_pool pool_;
     request_runner runner_;
@@ -897,6 +908,7 @@ private:
     std::optional<clock::time_point> last_accept_log_;
     std::vector<char> drain_ = std::vector<char>(16 * 1024);   // lingering closes' shared scratch
     task_group sessions_;   // the connections being served
+    const std::string page_policy_;   // the upload page's Content-Security-Policy
 };
 
 } // namespace

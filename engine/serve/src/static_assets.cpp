@@ -121,4 +121,12 @@ static_answer answer_static(std::span<const embedded_file> files, std::string_vi
     return a;
 }
 
+std::string page_security_policy(std::string_view storage_origin) {
+    std::string connect = "'self'";
+    if (!storage_origin.empty()) (connect += ' ') += storage_origin;
+    return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+           "font-src 'self'; connect-src " + connect +
+           "; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+}
+
 } // namespace hoist::engine::detail

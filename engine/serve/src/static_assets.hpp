@@ -68,6 +68,16 @@ std::string render_index(std::string_view html, const page_settings& settings);
 static_answer answer_static(std::span<const embedded_file> files, std::string_view target,
                             std::string_view if_none_match, bool head, const page_settings& settings = {});
 
+// The upload page's Content-Security-Policy. Scripts, style sheets and fonts
+// come from the service only, so an injected <script> or a third-party script
+// cannot run beside the bearer token the page holds; images also from data:
+// (Uppy's CSS icons) and blob: (its thumbnails); requests go to the service and
+// to `storage_origin` (the presigned URLs' scheme://host[:port]); no plugins,
+// no <base>, forms post only to the service, and no site may frame the page.
+// Inline style attributes are allowed ('unsafe-inline' for style-src only):
+// Uppy's Dashboard sets them as it renders, and a style cannot run code.
+std::string page_security_policy(std::string_view storage_origin);
+
 // Whether `target`'s path is one answer_static serves: "/" or under "/assets/".
 bool is_static_path(std::string_view target);
 
