@@ -23,7 +23,8 @@
 // byte flipped in a genuine cookie never verifies; a genuine cookie found
 // alone in the header always authenticates; every key a route accepts or
 // hoist chooses is inside the caller's prefix (checked against a model
-// written here, both ways); an upload id is accepted exactly when it is
+// written here, both ways), and a URL signed for it (sign-part,
+// sign-request) decodes to exactly that key and upload id; an upload id is accepted exactly when it is
 // 1..1024 visible ASCII bytes; a part number is 1..10000; a parsed target or
 // body rendered again parses to the same; every decision is deterministic.
 #include "fuzz_check.hpp"
@@ -33,12 +34,15 @@
 #include "hoist/protocol/presign/companion.hpp"
 #include "hoist/protocol/presign/config.hpp"
 #include "hoist/protocol/presign/names.hpp"
+#include "hoist/protocol/presign/presigning.hpp"
 #include "hoist/protocol/presign/session.hpp"
 #include "hoist/protocol/presign/sign_request.hpp"
 #include "hoist/sigv4/encoding.hpp"
 #include "hoist/sigv4/signer.hpp"
 
 #include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -170,6 +174,29 @@ std::string pct(std::string_view s) {
         }
     }
     return out;
+}
+
+// A presigned URL is for exactly the key that was checked: its path decodes
+// to /BUCKET/KEY (a '?', '#' or '%' left unencoded in the key would sign
+// another object), and its uploadId and partNumber decode to what was asked.
+void check_signed_url(std::string_view url, std::string_view key, std::string_view upload_id,
+                      std::uint32_t part_number) {
+    const auto parsed = boost::urls::parse_uri(url);
+    HOIST_FUZZ_CHECK(parsed.has_value());
+    const boost::urls::url_view u = *parsed;
+    HOIST_FUZZ_CHECK(u.encoded_host() == "127.0.0.1" && u.port() == "9000");
+    HOIST_FUZZ_CHECK(std::string(u.path()) == "/upload-bucket/" + std::string(key));
+    const auto params = u.params(boost::urls::encoding_opts(false, false, false));
+    auto value = [&](std::string_view name) -> std::optional<std::string> {
+        HOIST_FUZZ_CHECK(params.count(name) <= 1);
+        const auto it = params.find(name);
+        if (it == params.end()) return std::nullopt;
+        return std::string((*it).value);
+    };
+    HOIST_FUZZ_CHECK(value("uploadId") == (upload_id.empty() ? std::nullopt : std::optional<std::string>(upload_id)));
+    HOIST_FUZZ_CHECK(value("partNumber") ==
+                     (part_number == 0 ? std::nullopt : std::optional<std::string>(std::to_string(part_number))));
+    HOIST_FUZZ_CHECK(value("X-Amz-Signature").has_value());
 }
 
 // ---- 0, 1: the session cookie ----------------------------------------------
@@ -342,7 +369,13 @@ void case_companion_target(std::uint8_t flags, std::string_view target) {
     HOIST_FUZZ_CHECK(t.filename.empty() != (route == s3_params));
     if (route != s3_params) HOIST_FUZZ_CHECK(t.type.empty());
     // What the service does next: the key is the caller's, or refused.
-    if (!t.key.empty()) own_key((flags & 16) ? "bob" : "alice", t.key);
+    const std::string_view user = (flags & 16) ? "bob" : "alice";
+    if (!t.key.empty() && own_key(user, t.key) && route == s3_sign_part) {
+        // What the service signs for GET /s3/multipart/{id}/{n}.
+        const auto urls = p::presign_parts(config(), signer(), t.key, t.upload_id, {t.part_number}, date());
+        HOIST_FUZZ_CHECK(urls.size() == 1);
+        check_signed_url(urls.front().url, t.key, t.upload_id, t.part_number);
+    }
     if (route == s3_params) {
         check_chosen_key("alice", t.filename);
         const auto type = attempt([&] { return p::checked_content_type(t.type, "type"); });
@@ -447,6 +480,9 @@ void case_sign_request(std::uint8_t flags, std::string_view body) {
         out.kind == p::sign_request_kind::put_object || out.kind == p::sign_request_kind::create_multipart_upload;
     if (!creating) HOIST_FUZZ_CHECK(out.key == r.key);
     HOIST_FUZZ_CHECK(out.url.starts_with("https://127.0.0.1:9000/upload-bucket/"));
+    const bool names_upload = !creating;
+    check_signed_url(out.url, out.key, names_upload ? std::string_view(r.upload_id) : std::string_view{},
+                     out.kind == p::sign_request_kind::upload_part ? *r.part_number : 0);
     const auto expires = query_number(out.url, "X-Amz-Expires");
     HOIST_FUZZ_CHECK(expires && *expires >= 1 && *expires <= config().presign_expiry.count());
     if (r.expires_in) HOIST_FUZZ_CHECK(*expires == *r.expires_in);
