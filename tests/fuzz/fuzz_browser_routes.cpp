@@ -24,9 +24,10 @@
 // alone in the header always authenticates; every key a route accepts or
 // hoist chooses is inside the caller's prefix (checked against a model
 // written here, both ways), and a URL signed for it (sign-part,
-// sign-request) decodes to exactly that key and upload id; an upload id is accepted exactly when it is
-// 1..1024 visible ASCII bytes; a part number is 1..10000; a parsed target or
-// body rendered again parses to the same; every decision is deterministic.
+// sign-request) decodes to exactly that key and upload id; an upload id is
+// accepted exactly when it is 1..1024 visible ASCII bytes; a part number is
+// 1..10000; a parsed target or body rendered again parses to the same; every
+// decision is deterministic.
 #include "fuzz_check.hpp"
 
 #include "hoist/protocol/presign/auth.hpp"
