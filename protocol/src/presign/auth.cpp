@@ -19,23 +19,10 @@ using namespace presign_text;
 namespace {
 
 constexpr std::size_t max_bearer_bytes = 4096;
-constexpr std::size_t token_signature_chars = 43;     // base64url of 32 bytes, unpadded
 
 [[noreturn]] void forbidden(std::string_view code, std::string message) {
     throw api_error(403, std::string(code), std::move(message));
 }
-
-std::string base64url(const sigv4::sha256_digest& d) {
-    std::string s = sigv4::base64_encode(d.data(), d.size());
-    while (!s.empty() && s.back() == '=') s.pop_back();
-    for (char& c : s) {
-        if (c == '+') c = '-';
-        else if (c == '/') c = '_';
-    }
-    return s;
-}
-
-bool is_base64url_char(char c) { return is_alnum(c) || c == '-' || c == '_'; }
 
 std::string token_mac_input(std::string_view user, std::string_view key, std::string_view upload_id,
                             std::string_view expiry) {
@@ -125,23 +112,15 @@ token_status verify_upload_token(const sigv4::secret_string& secret, std::string
     const std::string_view expiry = token.substr(0, dot);
     const std::string_view signature = token.substr(dot + 1);
 
-    // Canonical decimal: digits only, no leading zero, fits an int64.
-    if (expiry.empty() || expiry.size() > 19 || !std::all_of(expiry.begin(), expiry.end(), is_digit) ||
-        (expiry.size() > 1 && expiry.front() == '0'))
-        return token_status::malformed;
-    std::int64_t expiry_unix = 0;
-    auto [end, ec] = std::from_chars(expiry.data(), expiry.data() + expiry.size(), expiry_unix);
-    if (ec != std::errc() || end != expiry.data() + expiry.size()) return token_status::malformed;
-    if (signature.size() != token_signature_chars ||
-        !std::all_of(signature.begin(), signature.end(), is_base64url_char))
-        return token_status::malformed;
+    const auto expiry_unix = parse_canonical_expiry(expiry);
+    if (!expiry_unix || !is_mac_base64url(signature)) return token_status::malformed;
 
     if (has_newline(user) || has_newline(key) || has_newline(upload_id)) return token_status::bad_signature;
     const std::string expected =
         base64url(sigv4::hmac_sha256(secret.reveal(), token_mac_input(user, key, upload_id, expiry)));
-    if (CRYPTO_memcmp(expected.data(), signature.data(), token_signature_chars) != 0)
+    if (CRYPTO_memcmp(expected.data(), signature.data(), mac_base64url_chars) != 0)
         return token_status::bad_signature;
-    if (now_unix >= expiry_unix) return token_status::expired;
+    if (now_unix >= *expiry_unix) return token_status::expired;
     return token_status::ok;
 }
 

@@ -20,7 +20,6 @@ using namespace presign_text;
 
 namespace {
 
-constexpr std::size_t mac_chars = 43;          // base64url of 32 bytes, unpadded
 constexpr std::size_t max_user_chars = 64;     // as the config's user names
 
 bool is_user(std::string_view s) {
@@ -28,21 +27,28 @@ bool is_user(std::string_view s) {
            std::all_of(s.begin(), s.end(), [](char c) { return is_alnum(c) || c == '_' || c == '-'; });
 }
 
-bool is_base64url(char c) { return is_alnum(c) || c == '-' || c == '_'; }
-
 std::string session_mac(const sigv4::secret_string& secret, std::string_view user, std::string_view expiry,
                         const sigv4::sha256_digest& token_sha256) {
     std::string input = "hoist-session-v1\n";
     input.append(user).append("\n").append(expiry).append("\n");
     input.append(sigv4::hex(token_sha256));
-    const auto d = sigv4::hmac_sha256(secret.reveal(), input);
-    std::string s = sigv4::base64_encode(d.data(), d.size());
-    while (!s.empty() && s.back() == '=') s.pop_back();
-    for (char& c : s) {
-        if (c == '+') c = '-';
-        else if (c == '/') c = '_';
-    }
-    return s;
+    return base64url(sigv4::hmac_sha256(secret.reveal(), input));
+}
+
+// "v1.EXPIRY.USER.MAC" cut at its dots (the user has no '.', so the three
+// dots are unambiguous); nothing checked beyond the shape.
+struct cookie_fields {
+    std::string_view expiry, user, mac;
+};
+std::optional<cookie_fields> split_cookie(std::string_view value) {
+    constexpr std::string_view version = "v1.";
+    if (!value.starts_with(version)) return std::nullopt;
+    value.remove_prefix(version.size());
+    const auto d1 = value.find('.');
+    if (d1 == std::string_view::npos) return std::nullopt;
+    const auto d2 = value.find('.', d1 + 1);
+    if (d2 == std::string_view::npos) return std::nullopt;
+    return cookie_fields{value.substr(0, d1), value.substr(d1 + 1, d2 - d1 - 1), value.substr(d2 + 1)};
 }
 
 api_error no_session() {
@@ -61,16 +67,9 @@ std::string sign_session_cookie(const sigv4::secret_string& secret, std::string_
 }
 
 std::optional<std::string_view> session_cookie_user(std::string_view value) {
-    constexpr std::string_view version = "v1.";
-    if (!value.starts_with(version)) return std::nullopt;
-    value.remove_prefix(version.size());
-    const auto d1 = value.find('.');
-    if (d1 == std::string_view::npos) return std::nullopt;
-    const auto d2 = value.find('.', d1 + 1);
-    if (d2 == std::string_view::npos) return std::nullopt;
-    const std::string_view user = value.substr(d1 + 1, d2 - d1 - 1);
-    if (!is_user(user)) return std::nullopt;
-    return user;
+    const auto f = split_cookie(value);
+    if (!f || !is_user(f->user)) return std::nullopt;
+    return f->user;
 }
 
 std::string_view to_string(session_status s) {
@@ -86,37 +85,24 @@ std::string_view to_string(session_status s) {
 session_check verify_session_cookie(const sigv4::secret_string& secret, std::string_view value, std::int64_t now_unix,
                                     std::span<const sigv4::sha256_digest> token_hashes) {
     session_check out;
-    constexpr std::string_view version = "v1.";
-    if (!value.starts_with(version)) return out;
-    value.remove_prefix(version.size());
-    // The user has no '.', so the three dots left are unambiguous.
-    const auto d1 = value.find('.');
-    if (d1 == std::string_view::npos) return out;
-    const auto d2 = value.find('.', d1 + 1);
-    if (d2 == std::string_view::npos) return out;
-    const std::string_view expiry = value.substr(0, d1);
-    const std::string_view user = value.substr(d1 + 1, d2 - d1 - 1);
-    const std::string_view mac = value.substr(d2 + 1);
-    if (expiry.empty() || expiry.size() > 19 || !std::all_of(expiry.begin(), expiry.end(), is_digit) ||
-        (expiry.size() > 1 && expiry.front() == '0'))
-        return out;
-    std::int64_t expiry_unix = 0;
-    auto [end, ec] = std::from_chars(expiry.data(), expiry.data() + expiry.size(), expiry_unix);
-    if (ec != std::errc() || end != expiry.data() + expiry.size()) return out;
-    if (!is_user(user) || mac.size() != mac_chars || !std::all_of(mac.begin(), mac.end(), is_base64url)) return out;
+    const auto f = split_cookie(value);
+    if (!f) return out;
+    const auto [expiry, user, mac] = *f;
+    const auto expiry_unix = parse_canonical_expiry(expiry);
+    if (!expiry_unix || !is_user(user) || !is_mac_base64url(mac)) return out;
 
     // Every current token of the user is tried, without an early exit.
     bool genuine = false;
     for (const auto& hash : token_hashes) {
         const std::string expected = session_mac(secret, user, expiry, hash);
-        genuine |= CRYPTO_memcmp(expected.data(), mac.data(), mac_chars) == 0;
+        genuine |= CRYPTO_memcmp(expected.data(), mac.data(), mac_base64url_chars) == 0;
     }
     if (!genuine) {
         out.status = session_status::bad_signature;
         return out;
     }
-    out.expiry_unix = expiry_unix;
-    if (now_unix >= expiry_unix) {
+    out.expiry_unix = *expiry_unix;
+    if (now_unix >= *expiry_unix) {
         out.status = session_status::expired;
         return out;
     }

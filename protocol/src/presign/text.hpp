@@ -2,7 +2,12 @@
 // (private to protocol/src/presign).
 #pragma once
 
+#include "hoist/sigv4/encoding.hpp"
+
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +66,34 @@ inline std::string join(const std::vector<std::string>& items, std::string_view 
         s.append(items[i]);
     }
     return s;
+}
+
+// base64url (RFC 4648 section 5) of a MAC, unpadded: 43 characters. The form
+// of the upload tokens' and the session cookies' signatures.
+inline constexpr std::size_t mac_base64url_chars = 43;
+inline std::string base64url(const sigv4::sha256_digest& d) {
+    std::string s = sigv4::base64_encode(d.data(), d.size());
+    while (!s.empty() && s.back() == '=') s.pop_back();
+    for (char& c : s) {
+        if (c == '+') c = '-';
+        else if (c == '/') c = '_';
+    }
+    return s;
+}
+inline bool is_base64url_char(char c) { return is_alnum(c) || c == '-' || c == '_'; }
+inline bool is_mac_base64url(std::string_view s) {
+    return s.size() == mac_base64url_chars && std::all_of(s.begin(), s.end(), is_base64url_char);
+}
+
+// A signed value's expiry as written in it: canonical decimal (digits only,
+// no leading zero) that fits an int64; anything else is not one.
+inline std::optional<std::int64_t> parse_canonical_expiry(std::string_view s) {
+    if (s.empty() || s.size() > 19 || !std::all_of(s.begin(), s.end(), is_digit) || (s.size() > 1 && s.front() == '0'))
+        return std::nullopt;
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+    return v;
 }
 
 } // namespace hoist::protocol::presign_text
