@@ -164,6 +164,13 @@ BOOST_AUTO_TEST_CASE(authenticate_bearer_or_cookie) {
     // The bearer wins over the cookie; a bad bearer is not rescued by a good cookie.
     BOOST_TEST(p::authenticate(c, {"Bearer " + alice_token, bob_cookie, "", "svc:1", false}, 500).user == "alice");
     BOOST_TEST(refused(c, {"Bearer nope", bob_cookie, "", "svc:1", false}, 500).status == 401);
+    BOOST_TEST(refused(c, {"bearer", bob_cookie, "", "svc:1", false}, 500).status == 401);
+    // Another scheme is not ours (HTTP Basic auth of a site in front of the
+    // page): the cookie decides, and without one it is still 401.
+    BOOST_TEST(p::authenticate(c, {"Basic YWxpY2U6cHc=", bob_cookie, "", "svc:1", false}, 500).user == "bob");
+    BOOST_TEST(p::authenticate(c, {"Basic YWxpY2U6cHc=", bob_cookie, "", "svc:1", false}, 500).by_cookie);
+    BOOST_TEST(refused(c, {"Basic YWxpY2U6cHc=", "", "", "svc:1", false}, 500).status == 401);
+    BOOST_TEST(refused(c, {"Bearerx " + alice_token, "", "", "svc:1", false}, 500).status == 401);
     // Nothing, expired, forged, unknown user.
     BOOST_TEST(refused(c, {"", "", "", "svc:1", false}, 500).status == 401);
     BOOST_TEST(refused(c, {"", alice_cookie, "", "svc:1", false}, 1000).status == 401);

@@ -162,8 +162,20 @@ std::string session_response_json(std::string_view user, std::int64_t expiry_uni
     return boost::json::serialize(o);
 }
 
+namespace {
+// Whether an Authorization header uses the Bearer scheme (RFC 7235: the
+// scheme is case-insensitive). Another scheme is not hoist's: a site that puts
+// HTTP Basic auth in front of the page makes the browser send
+// "Authorization: Basic ..." on every request, the page's fetches included,
+// and that must not hide the session cookie.
+bool is_bearer_scheme(std::string_view header) {
+    const std::string_view h = trim(header);
+    return h.size() >= 6 && lowercase(h.substr(0, 6)) == "bearer" && (h.size() == 6 || h[6] == ' ' || h[6] == '\t');
+}
+} // namespace
+
 authenticated authenticate(const service_config& config, const request_credentials& creds, std::int64_t now_unix) {
-    if (!creds.authorization.empty()) {
+    if (is_bearer_scheme(creds.authorization)) {
         auto user = user_for_bearer(config, creds.authorization);
         if (!user) throw unauthorized_error();
         return {*user, false};
